@@ -1,0 +1,76 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  MessageSigner,
+  RoleQueues,
+  type Logger,
+  type Redis,
+  type RoleRegistry,
+  type TaskyardConfig,
+} from '@taskyard/shared';
+import { installErrorHandler } from './errors/error-handler';
+import { ApiKeyVerifier } from './plugins/api-key-verifier';
+import { ApiMetrics } from './plugins/api-metrics';
+import { authPlugin } from './plugins/auth';
+import { BULL_BOARD_PATH, bullBoardRoutes } from './plugins/bull-board';
+import { metricsPlugin } from './plugins/metrics';
+import { openApiPlugin } from './plugins/openapi';
+import { documentsRoutes } from './routes/documents/documents.routes';
+import { healthRoutes } from './routes/health/health.routes';
+import { rolesRoutes } from './routes/roles/roles.routes';
+import { TaskReader } from './routes/tasks/task-reader';
+import { TaskSubmitter } from './routes/tasks/task-submitter';
+import { tasksRoutes } from './routes/tasks/tasks.routes';
+
+export interface AppDeps {
+  config: TaskyardConfig;
+  logger: Logger;
+  /** A producer connection (createRedisConnection(url, 'producer')); the app does not close it. */
+  redis: Redis;
+  registry: RoleRegistry;
+}
+
+/** Builds the API; never listens (main.ts does, tests may inject or listen on port 0). */
+export async function buildApp({ config, logger, redis, registry }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    // Per-request info logs cost more than the rest of a submit; failures are logged by the error handler.
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestTimeout: 30_000,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // JSON only: Fastify would otherwise accept text/plain bodies as strings.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandler(app);
+
+  const queues = new RoleQueues(redis, config.queuePrefix, registry);
+  const metrics = new ApiMetrics(queues, registry);
+  const signer = new MessageSigner(config.signingKeys);
+  app.addHook('onClose', () => queues.close());
+
+  await app.register(openApiPlugin);
+  await app.register(authPlugin, { verifier: new ApiKeyVerifier(config.apiKeys) });
+  await app.register(metricsPlugin, { metrics });
+  await app.register(healthRoutes, { prefix: '/health', redis, timeoutMs: config.redisTimeoutMs });
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', v1.requireApiKey);
+      await v1.register(tasksRoutes, {
+        submitter: new TaskSubmitter({ registry, queues, signer, redis, config, metrics }),
+        reader: new TaskReader(queues, redis),
+      });
+      await v1.register(rolesRoutes, { registry, queues, redis });
+      await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
+    },
+    { prefix: '/v1' },
+  );
+  await app.register(bullBoardRoutes, { prefix: BULL_BOARD_PATH, queues });
+  return app;
+}

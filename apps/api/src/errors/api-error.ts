@@ -1,0 +1,46 @@
+/**
+ * The API's error registry: each code has one status. Routes and hooks throw ApiError; the one
+ * error handler turns it into `{ error: { code, message, details? } }`.
+ */
+export const API_ERRORS = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  UNKNOWN_ROLE: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+  REDIS_UNAVAILABLE: 503,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends Error {
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = API_ERRORS[code];
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** Seconds a client should wait before retrying after a 503 for Redis. */
+export const REDIS_RETRY_AFTER_SECONDS = 1;
+
+export function redisUnavailable(cause?: unknown): ApiError {
+  const error = new ApiError('REDIS_UNAVAILABLE', 'the task store (Redis) is unavailable; retry shortly', undefined, {
+    'retry-after': String(REDIS_RETRY_AFTER_SECONDS),
+  });
+  if (cause !== undefined) error.cause = cause;
+  return error;
+}

@@ -1,0 +1,57 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError, redisUnavailable } from './api-error';
+import { isRedisUnavailableError } from './redis-guard';
+
+/** Fastify's own error codes, mapped onto ours. */
+const FASTIFY_CODES: Record<string, () => ApiError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new ApiError('PAYLOAD_TOO_LARGE', 'the request body is larger than the limit'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new ApiError('INVALID_JSON', 'the Content-Length does not match the body'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new ApiError('INVALID_JSON', 'the body is empty; send a JSON object'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => new ApiError('INVALID_JSON', 'the body is not valid JSON'),
+};
+
+/** The one place errors become responses. Internals never leak: a 500 says only "internal error". */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(error);
+    if (apiError.statusCode >= 500 && apiError.code !== 'REDIS_UNAVAILABLE') {
+      request.log.error({ err: error }, 'request failed');
+    } else if (apiError.code === 'REDIS_UNAVAILABLE') {
+      request.log.warn({ err: error.cause ?? error }, 'redis unavailable');
+    }
+    void reply
+      .status(apiError.statusCode)
+      .headers(apiError.headers)
+      .send({ error: { code: apiError.code, message: apiError.message, ...(apiError.details === undefined ? {} : { details: apiError.details }) } });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+}
+
+function toApiError(error: FastifyError): ApiError {
+  if (error instanceof ApiError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const details = error.validation.map((issue) => ({
+      field: [error.validationContext, ...issue.instancePath.split('/').filter(Boolean)].filter(Boolean).join('.'),
+      message: issue.message ?? 'invalid',
+    }));
+    return new ApiError('VALIDATION_FAILED', 'the request does not match the schema', details);
+  }
+  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped) return mapped();
+  // secure-json-parse's prototype-poisoning refusals and JSON.parse's SyntaxError.
+  if (error instanceof SyntaxError || /prototype property|JSON/i.test(error.message) && error.statusCode === 400) {
+    return new ApiError('INVALID_JSON', `the body is not acceptable JSON: ${error.message}`);
+  }
+  if (isRedisUnavailableError(error)) return redisUnavailable(error);
+  if (error.statusCode === 405) return new ApiError('METHOD_NOT_ALLOWED', error.message);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ApiError('VALIDATION_FAILED', error.message);
+  }
+  return new ApiError('INTERNAL', 'internal error');
+}

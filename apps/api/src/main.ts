@@ -1,0 +1,57 @@
+import { resolve } from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import {
+  checkRedisSafety,
+  ConfigError,
+  createLogger,
+  createRedisConnection,
+  loadConfig,
+  roleRegistry,
+  waitForRedis,
+  withDevKeys,
+} from '@taskyard/shared';
+import { buildApp } from './app';
+
+/** config → buildApp → listen → drain on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const { env, devKeysFile } = withDevKeys(process.env, resolve('.taskyard'));
+  const config = loadConfig(env, { knownRoles: roleRegistry.names() });
+  const logger = createLogger({ name: 'taskyard-api', level: config.logLevel, pretty: config.logPretty });
+  if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');
+
+  const redis = createRedisConnection(config.redisUrl, 'producer', { name: 'taskyard-api', commandTimeoutMs: config.redisTimeoutMs });
+  let redisWasDown = false;
+  redis.on('error', (err) => {
+    if (!redisWasDown) logger.warn({ err }, 'redis connection lost; answering 503 until it returns');
+    redisWasDown = true;
+  });
+  redis.on('ready', () => {
+    if (redisWasDown) logger.info('redis connection restored');
+    redisWasDown = false;
+  });
+
+  const app = await buildApp({ config, logger, redis, registry: roleRegistry });
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+    await redis.quit().catch(() => redis.disconnect());
+    logger.flush();
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  // Not fatal: the API starts without Redis and answers 503 until it is there.
+  waitForRedis(redis, 5000)
+    .then(() => checkRedisSafety(redis))
+    .then((safety) => safety.warnings.forEach((warning) => logger.warn({ maxmemoryPolicy: safety.maxmemoryPolicy }, warning)))
+    .catch((err: unknown) => logger.warn({ err }, 'redis is not reachable yet'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`taskyard-api: ${err.message}\n`);
+  } else {
+    process.stderr.write(`taskyard-api: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { METRIC, type RoleQueues, type RoleRegistry } from '@taskyard/shared';
+
+const BULLMQ_STATES = {
+  queued: ['waiting', 'prioritized', 'waiting-children'],
+  delayed: ['delayed'],
+  active: ['active'],
+  completed: ['completed'],
+  failed: ['failed'],
+} as const;
+
+/** The API process's metrics: HTTP traffic, submissions, and queue depths computed on scrape. */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly submitted: Counter<'role'>;
+
+  constructor(queues: RoleQueues, registry: RoleRegistry) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'taskyard_api_' });
+    this.httpRequests = new Counter({
+      name: METRIC.httpRequests,
+      help: 'HTTP requests served, by method, route and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [this.registry],
+    });
+    this.httpDuration = new Histogram({
+      name: METRIC.httpDuration,
+      help: 'HTTP request duration, by method, route and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.submitted = new Counter({
+      name: METRIC.tasksSubmitted,
+      help: 'Tasks accepted by the API, by role',
+      labelNames: ['role'],
+      registers: [this.registry],
+    });
+    for (const role of registry.names()) this.submitted.labels(role);
+    new Gauge({
+      name: METRIC.queueJobs,
+      help: 'Jobs in each role queue, by state (read from Redis at scrape time)',
+      labelNames: ['role', 'state'],
+      registers: [this.registry],
+      async collect() {
+        // One round trip per role; a scrape during an outage reports no queue series rather than failing.
+        const counts = await Promise.all(
+          registry.names().map(async (role) => ({ role, counts: await queues.get(role).getJobCounts().catch(() => undefined) })),
+        );
+        this.reset();
+        for (const { role, counts: byState } of counts) {
+          if (!byState) continue;
+          for (const [state, sources] of Object.entries(BULLMQ_STATES)) {
+            this.labels(role, state).set(sources.reduce((sum, source) => sum + (byState[source] ?? 0), 0));
+          }
+        }
+      },
+    });
+  }
+}
+
+/** Folds BullMQ's job counts onto Taskyard's task states. */
+export function toTaskCounts(byState: Record<string, number>): Record<keyof typeof BULLMQ_STATES, number> {
+  const out = {} as Record<keyof typeof BULLMQ_STATES, number>;
+  for (const [state, sources] of Object.entries(BULLMQ_STATES) as [keyof typeof BULLMQ_STATES, readonly string[]][]) {
+    out[state] = sources.reduce((sum, source) => sum + (byState[source] ?? 0), 0);
+  }
+  return out;
+}

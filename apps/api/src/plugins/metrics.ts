@@ -1,0 +1,19 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ApiMetrics } from './api-metrics';
+
+/** Records every response in the HTTP metrics and serves GET /metrics (Prometheus text). */
+export const metricsPlugin = fp<{ metrics: ApiMetrics }>(
+  async (app: FastifyInstance, { metrics }) => {
+    app.addHook('onResponse', async (request, reply) => {
+      const labels = [request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode)] as const;
+      metrics.httpRequests.labels(...labels).inc();
+      metrics.httpDuration.labels(...labels).observe(reply.elapsedTime / 1000);
+    });
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      void reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+  },
+  { name: 'taskyard-metrics' },
+);

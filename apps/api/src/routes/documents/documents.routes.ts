@@ -1,0 +1,25 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { DocumentStore, DocumentViewSchema, ErrorBodySchema, TaskIdParamsSchema, type Redis } from '@taskyard/shared';
+import { ApiError } from '../../errors/api-error';
+import { withRedis } from '../../errors/redis-guard';
+
+/** The document pipeline's result: the report docs.store assembled, read back by document id. */
+export const documentsRoutes: FastifyPluginAsyncZod<{ redis: Redis; keyPrefix: string }> = async (app, { redis, keyPrefix }) => {
+  const store = new DocumentStore(redis, keyPrefix);
+  app.get(
+    '/documents/:id',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'A document submitted to docs.ingest: its status and, once every chunk is analysed, its report',
+        params: TaskIdParamsSchema,
+        response: { 200: DocumentViewSchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      const document = await withRedis(redis, () => store.read(request.params.id));
+      if (!document) throw new ApiError('NOT_FOUND', `no document with id "${request.params.id}"`);
+      return document;
+    },
+  );
+};

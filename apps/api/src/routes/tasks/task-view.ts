@@ -1,0 +1,103 @@
+import type { Job, JobState } from 'bullmq';
+import {
+  AttemptRecordSchema,
+  TaskHistory,
+  type AttemptRecord,
+  type TaskEnvelope,
+  type TaskState,
+  type TaskView,
+} from '@taskyard/shared';
+
+/** BullMQ's job states folded onto the task lifecycle. */
+export function toTaskState(state: JobState | 'unknown'): TaskState | undefined {
+  switch (state) {
+    case 'waiting':
+    case 'waiting-children':
+    case 'prioritized':
+      return 'queued';
+    case 'delayed':
+    case 'active':
+    case 'completed':
+    case 'failed':
+      return state;
+    default:
+      return undefined;
+  }
+}
+
+/** Reads the worker's failed-attempt records out of the job's log lines, ignoring anything else. */
+export function parseAttemptRecords(logs: readonly string[]): AttemptRecord[] {
+  const records: AttemptRecord[] = [];
+  for (const line of logs) {
+    try {
+      const parsed = AttemptRecordSchema.safeParse(JSON.parse(line));
+      if (parsed.success) records.push(parsed.data);
+    } catch {
+      // Not ours: handlers may log free text too.
+    }
+  }
+  return records.sort((a, b) => a.attempt - b.attempt);
+}
+
+/**
+ * Derives a task's view from BullMQ's own job fields plus the failed-attempt records: the
+ * happy path needs no writes beyond BullMQ's. The history is replayed through the state
+ * machine, so it can only contain valid transitions.
+ */
+export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: readonly string[]): TaskView | undefined {
+  const state = toTaskState(jobState);
+  const envelope = job.data as TaskEnvelope | undefined;
+  if (!state || !envelope || typeof envelope !== 'object') return undefined;
+  const records = parseAttemptRecords(logs);
+  const history = new TaskHistory();
+  const initialDelay = job.opts.delay ?? 0;
+  history.transition(initialDelay > 0 ? 'delayed' : 'queued', job.timestamp);
+
+  for (const record of records) {
+    if (history.state !== 'active') history.transition('active', record.startedAt, { attempt: record.attempt });
+    const after: TaskState = record.willRetry ? 'delayed' : 'failed';
+    history.transition(after, record.failedAt, { attempt: record.attempt, reason: `${record.error.code}: ${record.error.message}` });
+  }
+
+  if (state === 'queued' && history.state === 'delayed' && records.length === 0) {
+    history.transition('queued', job.timestamp + initialDelay);
+  }
+
+  const lastRecord = records.at(-1);
+  const finalAttempt = (lastRecord?.attempt ?? 0) + 1;
+  if ((state === 'active' || state === 'completed') && history.state !== 'active' && job.processedOn) {
+    history.transition('active', Math.max(job.processedOn, lastRecord?.failedAt ?? 0), { attempt: finalAttempt });
+  }
+  if (state === 'completed' && job.finishedOn) history.transition('completed', job.finishedOn, { attempt: finalAttempt });
+  if (state === 'failed' && history.state !== 'failed') {
+    // Failed without a record (e.g. stalled too often): BullMQ's timestamps tell the end.
+    if (history.state !== 'active') history.transition('active', job.processedOn ?? job.timestamp, { attempt: finalAttempt });
+    history.transition('failed', job.finishedOn ?? Date.now(), { attempt: finalAttempt, reason: job.failedReason });
+  }
+
+  const firstStart = records[0]?.startedAt ?? job.processedOn;
+  const failure = state === 'failed' ? (lastRecord ?? undefined) : undefined;
+  const progress = job.progress;
+  return {
+    id: envelope.id ?? String(job.id),
+    role: envelope.role ?? job.name,
+    state,
+    attempts: state === 'active' ? job.attemptsMade + 1 : job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    createdAt: envelope.createdAt ?? new Date(job.timestamp).toISOString(),
+    ...(firstStart ? { startedAt: new Date(firstStart).toISOString() } : {}),
+    ...(job.finishedOn && (state === 'completed' || state === 'failed') ? { finishedAt: new Date(job.finishedOn).toISOString() } : {}),
+    ...(typeof progress === 'number' ? (progress > 0 ? { progress } : {}) : progress && typeof progress === 'object' ? { progress: progress as Record<string, unknown> } : {}),
+    ...(state === 'completed' ? { result: job.returnvalue } : {}),
+    ...(state === 'failed'
+      ? {
+          error: failure
+            ? { code: failure.error.code, message: failure.error.message, attempt: failure.attempt }
+            : { code: 'ERROR', message: job.failedReason ?? 'failed', attempt: job.attemptsMade },
+        }
+      : {}),
+    correlationId: envelope.metadata?.correlationId ?? envelope.id,
+    causationId: envelope.metadata?.causationId ?? null,
+    history: history.toJSON(),
+  };
+}

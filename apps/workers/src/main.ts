@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, createLogger, loadConfig, roleRegistry, withDevKeys } from '@taskyard/shared';
+import { HealthServer } from './health-server';
+import { WorkerRuntime } from './worker-runtime';
+
+/** config → start the roles in ROLES → serve health and metrics → drain on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const { env, devKeysFile } = withDevKeys(process.env, resolve('.taskyard'));
+  const config = loadConfig(env, { knownRoles: roleRegistry.names() });
+  const logger = createLogger({ name: 'taskyard-worker', level: config.logLevel, pretty: config.logPretty });
+  if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');
+
+  const runtime = new WorkerRuntime({ config, logger, registry: roleRegistry });
+  const health = new HealthServer({
+    host: config.host,
+    port: config.metricsPort,
+    registry: runtime.metrics.registry,
+    isReady: () => runtime.isReady(),
+  });
+
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down: finishing active tasks');
+    await runtime.close();
+    await health.close();
+    logger.info('worker stopped');
+    logger.flush();
+  });
+
+  const port = await health.listen();
+  logger.info({ metricsPort: port, url: `http://${config.host}:${port}/metrics` }, 'metrics and health server listening');
+  await runtime.start();
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`taskyard-worker: ${err.message}\n`);
+  } else {
+    process.stderr.write(`taskyard-worker: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

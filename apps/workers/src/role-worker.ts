@@ -1,0 +1,101 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import {
+  openMessage,
+  PermanentTaskError,
+  SchemaError,
+  TaskyardError,
+  toIssues,
+  type AnyRole,
+  type AttemptRecord,
+  type Logger,
+  type WorkerMetrics,
+} from '@taskyard/shared';
+import { runWithTimeout } from './run-handler';
+import { createTaskContext, type ContextDeps } from './task-context';
+
+export interface RoleWorkerDeps extends ContextDeps {
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** A name for this process in BullMQ (visible in Bull Board's worker list). */
+  workerName: string;
+}
+
+/**
+ * The one worker factory: every role runs through the same processor, which verifies and
+ * parses the message, runs the handler under its timeout, checks the output, and records
+ * metrics and logs. Adding a role never means copying this.
+ */
+export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
+  const series = deps.metrics.forRole(role.name);
+  const roleLog = deps.logger.child({ role: role.name });
+
+  const processor = async (job: Job): Promise<unknown> => {
+    const startedAt = Date.now();
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    let log = roleLog.child({ taskId: job.id, attempt });
+    series.active.inc();
+    try {
+      const message = openMessage(job.data, role, deps.signer);
+      log = roleLog.child({ taskId: message.id, correlationId: message.metadata.correlationId, attempt });
+      log.debug('task started');
+      const result = await runWithTimeout(role.timeoutMs, (signal) =>
+        role.handler(message, createTaskContext(deps, role, job, message, log, signal)),
+      );
+      const output = checkOutput(role, result);
+      series.completed.inc();
+      series.duration.observe((Date.now() - startedAt) / 1000);
+      log.debug('task completed');
+      return output;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const willRetry = !(error instanceof UnrecoverableError) && attempt < maxAttempts;
+      (willRetry ? series.retried : series.failed).inc();
+      series.duration.observe((Date.now() - startedAt) / 1000);
+      const record: AttemptRecord = {
+        kind: 'attempt-failed',
+        attempt,
+        startedAt,
+        failedAt: Date.now(),
+        willRetry,
+        error: { code: errorCode(error), message: error.message },
+      };
+      // One write, on the failure path only: the task's history shows every failed attempt.
+      await job.log(JSON.stringify(record)).catch((logErr: unknown) => log.warn({ err: logErr }, 'could not record the failed attempt'));
+      log[willRetry ? 'warn' : 'error']({ err: error, code: record.error.code, willRetry }, willRetry ? 'attempt failed, will retry' : 'task failed');
+      throw error;
+    } finally {
+      series.active.dec();
+    }
+  };
+
+  const worker = new Worker(role.name, processor, {
+    connection: deps.redis,
+    prefix: deps.config.queuePrefix,
+    name: deps.workerName,
+    concurrency: role.concurrency,
+    ...(role.rateLimit ? { limiter: { max: role.rateLimit.max, duration: role.rateLimit.duration } } : {}),
+    lockDuration: deps.config.worker.lockDurationMs,
+    stalledInterval: deps.config.worker.stalledIntervalMs,
+    autorun: false,
+  });
+  worker.on('stalled', (jobId) => {
+    series.stalled.inc();
+    roleLog.warn({ taskId: jobId }, 'stalled task put back in the queue (its worker died or lost its lock)');
+  });
+  worker.on('error', (err) => roleLog.error({ err }, 'worker error'));
+  return worker;
+}
+
+function checkOutput(role: AnyRole, result: unknown): unknown {
+  if (!role.output) return result;
+  const parsed = role.output.safeParse(result);
+  if (!parsed.success) throw new SchemaError(`handler of role "${role.name}" returned an invalid result`, toIssues(parsed.error));
+  return parsed.data;
+}
+
+function errorCode(error: Error): string {
+  if (error instanceof TaskyardError || error instanceof PermanentTaskError) return error.code;
+  if (error instanceof UnrecoverableError) return 'PERMANENT';
+  return 'ERROR';
+}

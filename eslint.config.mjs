@@ -1,0 +1,38 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import js from '@eslint/js';
+
+export default [
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', '.taskyard/**', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.mjs'],
+    plugins: { '@nx': nx },
+    rules: {
+      // Apps depend on libs only; a lib never imports an app; nothing deep-imports a lib.
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through loadConfig() in libs/shared; pass it down.' },
+      ],
+    },
+  },
+  {
+    // Entry points, launchers, benchmarks and tests may read the environment to build a config.
+    files: ['**/main.ts', 'scripts/**', 'test/**', '**/*.test.ts', 'vitest.config.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+];

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { parseNamedSecrets, type NamedSecret } from '../crypto/key-ring';
+import { ConfigError } from './config-error';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** Every variable Taskyard reads, with its default. Nothing else in the code reads process.env. */
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((value) => /^rediss?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'letters, digits, "_", ".", "-", "{" and "}" only (no ":")')
+    .default('taskyard'),
+  API_KEYS: z.string().default(''),
+  SIGNING_KEYS: z.string().default(''),
+  ROLES: z.string().default('all'),
+  WORKER_REPLICAS: int(1, 64).default(2),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1_048_576),
+  TASK_RETENTION_SECONDS: int(1, 365 * 86_400).default(86_400),
+  TASK_RETENTION_COUNT: int(1, 10_000_000).default(100_000),
+  METRICS_PORT: int(0, 65535).default(0),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  REDIS_TIMEOUT_MS: int(50, 60_000).default(1500),
+  WORKER_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(1000, 600_000).default(30_000),
+  LOG_PRETTY: bool.default(false),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface TaskyardConfig {
+  readonly env: 'development' | 'production' | 'test';
+  readonly redisUrl: string;
+  readonly host: string;
+  readonly port: number;
+  readonly queuePrefix: string;
+  readonly apiKeys: readonly NamedSecret[];
+  readonly signingKeys: readonly NamedSecret[];
+  /** The roles this process serves ("all" resolved to every registered role). */
+  readonly roles: readonly string[];
+  readonly workerReplicas: number;
+  readonly logLevel: LogLevel;
+  readonly logPretty: boolean;
+  readonly bodyLimit: number;
+  readonly retention: { readonly ageSeconds: number; readonly count: number };
+  readonly metricsPort: number;
+  readonly shutdownTimeoutMs: number;
+  readonly redisTimeoutMs: number;
+  readonly worker: { readonly lockDurationMs: number; readonly stalledIntervalMs: number };
+}
+
+export interface LoadConfigOptions {
+  /** Every role name the registry knows; ROLES must name only these. */
+  knownRoles: readonly string[];
+}
+
+/**
+ * Parses the configuration once, reporting every bad variable at once (ConfigError).
+ * In production API and signing keys are required; elsewhere the launchers supply
+ * development keys (see ensureDevKeys).
+ */
+export function loadConfig(
+  source: Readonly<Record<string, string | undefined>>,
+  { knownRoles }: LoadConfigOptions,
+): TaskyardConfig {
+  // Empty variables mean "unset", as in most twelve-factor tooling.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  if (!parsed.success) throw new ConfigError(problems);
+  const env = parsed.data;
+
+  const apiKeys = parseNamedSecrets(env.API_KEYS);
+  const signingKeys = parseNamedSecrets(env.SIGNING_KEYS);
+  problems.push(...apiKeys.problems.map((problem) => `API_KEYS: ${problem}`));
+  problems.push(...signingKeys.problems.map((problem) => `SIGNING_KEYS: ${problem}`));
+  if (apiKeys.secrets.length === 0 && apiKeys.problems.length === 0) {
+    problems.push('API_KEYS: required (id:secret,...); `npm start` generates development keys');
+  }
+  if (signingKeys.secrets.length === 0 && signingKeys.problems.length === 0) {
+    problems.push('SIGNING_KEYS: required (kid:secret,...); `npm start` generates development keys');
+  }
+
+  const roles = parseRoles(env.ROLES, knownRoles);
+  problems.push(...roles.problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    env: env.NODE_ENV,
+    redisUrl: env.REDIS_URL,
+    host: env.HOST,
+    port: env.PORT,
+    queuePrefix: env.QUEUE_PREFIX,
+    apiKeys: apiKeys.secrets,
+    signingKeys: signingKeys.secrets,
+    roles: roles.names,
+    workerReplicas: env.WORKER_REPLICAS,
+    logLevel: env.LOG_LEVEL,
+    logPretty: env.LOG_PRETTY,
+    bodyLimit: env.BODY_LIMIT,
+    retention: Object.freeze({ ageSeconds: env.TASK_RETENTION_SECONDS, count: env.TASK_RETENTION_COUNT }),
+    metricsPort: env.METRICS_PORT,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+    worker: Object.freeze({
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+    }),
+  });
+}
+
+function parseRoles(raw: string, knownRoles: readonly string[]): { names: string[]; problems: string[] } {
+  const requested = raw
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (requested.length === 0 || (requested.length === 1 && requested[0] === 'all')) {
+    return { names: [...knownRoles], problems: [] };
+  }
+  const unknown = requested.filter((name) => !knownRoles.includes(name));
+  return {
+    names: [...new Set(requested)],
+    problems: unknown.length === 0 ? [] : [`ROLES: unknown role(s) ${unknown.join(', ')}; known: ${knownRoles.join(', ')}`],
+  };
+}

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { SIGNATURE_ALGORITHM, type MessageSigner } from '../crypto/message-signer';
+import { deepFreeze, type DeepReadonly } from './deep-freeze';
+import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema } from './identifiers';
+
+export const TASK_SCHEMA_VERSION = 1 as const;
+
+export const TaskMetadataSchema = z
+  .object({
+    /** Shared by every message of one piece of work, across roles. */
+    correlationId: CorrelationIdSchema,
+    /** The id of the message whose handling produced this one; null for a message from outside. */
+    causationId: TaskIdSchema.nullable(),
+    /** Who made the message: `api:<key id>`, `role:<role name>`, … */
+    source: z.string().min(1).max(128),
+    tenant: z.string().min(1).max(128).optional(),
+    labels: LabelsSchema,
+  })
+  .strict();
+
+export const MessageSignatureSchema = z
+  .object({
+    kid: z.string().min(1).max(64),
+    alg: z.literal(SIGNATURE_ALGORITHM),
+    value: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict();
+
+/** The one message format: what the API enqueues, what Redis holds, what a worker verifies. */
+export const TaskEnvelopeSchema = z
+  .object({
+    id: TaskIdSchema,
+    role: RoleNameSchema,
+    payload: z.unknown(),
+    metadata: TaskMetadataSchema,
+    createdAt: z.iso.datetime(),
+    schemaVersion: z.literal(TASK_SCHEMA_VERSION),
+    signature: MessageSignatureSchema,
+  })
+  .strict();
+
+export type TaskMetadata = z.infer<typeof TaskMetadataSchema>;
+export type TaskEnvelope = z.infer<typeof TaskEnvelopeSchema>;
+/** A received or created message: deeply frozen, with a payload already parsed by its role's schema. */
+export type TaskMessage<P = unknown> = DeepReadonly<Omit<TaskEnvelope, 'payload'> & { payload: P }>;
+
+export interface NewMessage {
+  role: string;
+  payload: unknown;
+  source: string;
+  correlationId?: string | undefined;
+  tenant?: string | undefined;
+  labels?: Record<string, string> | undefined;
+}
+
+/** Creates, signs and freezes a message that starts a new piece of work. */
+export function createMessage(input: NewMessage, signer: MessageSigner): TaskMessage {
+  const id = randomUUID();
+  return seal(
+    {
+      id,
+      role: input.role,
+      payload: input.payload,
+      metadata: {
+        correlationId: input.correlationId ?? id,
+        causationId: null,
+        source: input.source,
+        ...(input.tenant === undefined ? {} : { tenant: input.tenant }),
+        labels: input.labels ?? {},
+      },
+      createdAt: new Date().toISOString(),
+      schemaVersion: TASK_SCHEMA_VERSION,
+    },
+    signer,
+  );
+}
+
+/**
+ * Messages are never changed: a change is a new message with a new id, caused by the old one
+ * and sharing its correlation id, tenant and labels.
+ */
+export function deriveMessage(
+  parent: TaskMessage,
+  next: { role: string; payload: unknown; source: string },
+  signer: MessageSigner,
+): TaskMessage {
+  return seal(
+    {
+      id: randomUUID(),
+      role: next.role,
+      payload: next.payload,
+      metadata: { ...parent.metadata, causationId: parent.id, source: next.source, labels: { ...parent.metadata.labels } },
+      createdAt: new Date().toISOString(),
+      schemaVersion: TASK_SCHEMA_VERSION,
+    },
+    signer,
+  );
+}
+
+/** Every member of a message but its signature: exactly what the signature covers. */
+export function signedContent(message: DeepReadonly<TaskEnvelope> | TaskEnvelope): Omit<TaskEnvelope, 'signature'> {
+  const { signature: _signature, ...content } = message;
+  return content as Omit<TaskEnvelope, 'signature'>;
+}
+
+function seal(content: Omit<TaskEnvelope, 'signature'>, signer: MessageSigner): TaskMessage {
+  return deepFreeze({ ...content, signature: signer.sign(content) });
+}

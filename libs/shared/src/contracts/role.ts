@@ -1,0 +1,157 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { TaskMessage } from './envelope';
+import { RoleNameSchema } from './identifiers';
+
+export const BackoffSchema = z
+  .object({
+    type: z.literal('exponential'),
+    /** Delay before the 2nd attempt; it doubles for each attempt after that. */
+    delayMs: z.number().int().min(0).max(86_400_000),
+    /** 0..1: how much of each delay is randomised, so replicas do not retry in lockstep. */
+    jitter: z.number().min(0).max(1),
+  })
+  .strict();
+
+export const RateLimitSchema = z
+  .object({
+    /** At most `max` jobs per `duration` ms, counted across every replica (BullMQ's queue limiter). */
+    max: z.number().int().min(1),
+    duration: z.number().int().min(1),
+  })
+  .strict();
+
+/** The operational settings of a role; validated when the role is defined. */
+export const RoleSettingsSchema = z
+  .object({
+    concurrency: z.number().int().min(1).max(1000),
+    attempts: z.number().int().min(1).max(100),
+    backoff: BackoffSchema,
+    rateLimit: RateLimitSchema.optional(),
+    timeoutMs: z.number().int().min(1).max(86_400_000),
+  })
+  .strict();
+
+export type RoleSettings = z.infer<typeof RoleSettingsSchema>;
+
+export const DEFAULT_ROLE_SETTINGS: RoleSettings = Object.freeze({
+  concurrency: 10,
+  attempts: 3,
+  backoff: Object.freeze({ type: 'exponential' as const, delayMs: 1000, jitter: 0.2 }),
+  timeoutMs: 30_000,
+});
+
+export interface SendOptions {
+  delayMs?: number;
+  priority?: number;
+}
+
+/** What a handler gets beside its message. */
+export interface TaskContext {
+  /** A logger bound to this task: every line carries taskId, role and correlationId. */
+  readonly log: Logger;
+  /** Fires when the role's timeoutMs passes or the worker is shutting down past its deadline. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Reports progress (a percentage or any JSON object), visible in Bull Board. */
+  progress(value: number | object): Promise<void>;
+  /** Enqueues a follow-up task as a message derived from this one (same correlation, causation = this task). */
+  send(role: string, payload: unknown, options?: SendOptions): Promise<{ id: string }>;
+  /** The worker's shared Redis connection, for roles that keep state of their own. */
+  readonly redis: Redis;
+  /** Prefix for keys a role writes to Redis, so deployments sharing a Redis stay apart. */
+  readonly keyPrefix: string;
+}
+
+export type RoleHandler<I, O> = (message: TaskMessage<I>, ctx: TaskContext) => Promise<O>;
+
+export interface RoleDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> extends RoleSettings {
+  readonly name: string;
+  readonly description: string;
+  readonly input: I;
+  readonly output: O | undefined;
+  readonly handler: RoleHandler<z.output<I>, z.input<O>>;
+}
+
+export interface RoleSpec<I extends z.ZodType, O extends z.ZodType> extends Partial<RoleSettings> {
+  name: string;
+  description: string;
+  input: I;
+  output?: O;
+  handler: RoleHandler<z.output<I>, z.input<O>>;
+}
+
+/**
+ * Declares a role once, for both apps: the API validates payloads with `input`, the worker
+ * runs `handler` with the settings. Bad settings throw here, naming the role.
+ */
+export function defineRole<I extends z.ZodType, O extends z.ZodType = z.ZodUnknown>(
+  spec: RoleSpec<I, O>,
+): RoleDefinition<I, O> {
+  const name = RoleNameSchema.safeParse(spec.name);
+  if (!name.success) throw new Error(`role "${spec.name}": ${name.error.issues[0]?.message ?? 'invalid name'}`);
+  const settings = RoleSettingsSchema.safeParse({
+    concurrency: spec.concurrency ?? DEFAULT_ROLE_SETTINGS.concurrency,
+    attempts: spec.attempts ?? DEFAULT_ROLE_SETTINGS.attempts,
+    backoff: spec.backoff ?? DEFAULT_ROLE_SETTINGS.backoff,
+    timeoutMs: spec.timeoutMs ?? DEFAULT_ROLE_SETTINGS.timeoutMs,
+    ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
+  });
+  if (!settings.success) {
+    const problems = settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`role "${spec.name}" has invalid settings: ${problems.join('; ')}`);
+  }
+  return Object.freeze({
+    ...settings.data,
+    name: spec.name,
+    description: spec.description,
+    input: spec.input,
+    output: spec.output,
+    handler: spec.handler,
+  });
+}
+
+/** Any role, whatever its schemas. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRole = RoleDefinition<any, any>;
+
+export class RoleRegistry {
+  private readonly byName: ReadonlyMap<string, AnyRole>;
+
+  constructor(roles: readonly AnyRole[]) {
+    const byName = new Map<string, AnyRole>();
+    for (const role of roles) {
+      if (byName.has(role.name)) throw new Error(`role "${role.name}" is registered twice`);
+      byName.set(role.name, role);
+    }
+    this.byName = byName;
+  }
+
+  get(name: string): AnyRole | undefined {
+    return this.byName.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  all(): AnyRole[] {
+    return [...this.byName.values()];
+  }
+
+  /** A registry of just the named roles (e.g. a worker's ROLES). */
+  select(names: readonly string[]): RoleRegistry {
+    return new RoleRegistry(names.map((name) => {
+      const role = this.byName.get(name);
+      if (!role) throw new Error(`unknown role "${name}"`);
+      return role;
+    }));
+  }
+}

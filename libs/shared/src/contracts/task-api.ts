@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema } from './identifiers';
+import { RoleSettingsSchema } from './role';
+import { TaskHistoryEntrySchema, TaskStateSchema } from './task-state';
+
+/** The largest number of tasks one batch request may carry. */
+export const MAX_BATCH_SIZE = 1000;
+/** BullMQ's largest priority. */
+export const MAX_PRIORITY = 2_097_152;
+
+export const TaskOptionsSchema = z
+  .object({
+    /** Overrides the role's attempts for this task. */
+    attempts: z.number().int().min(1).max(100).optional(),
+    /** Wait this long before the task becomes available (max 30 days). */
+    delayMs: z.number().int().min(0).max(2_592_000_000).optional(),
+    /** 1 is the highest priority; tasks without a priority go before prioritised ones. */
+    priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
+  })
+  .strict();
+
+export const SubmitMetadataSchema = z
+  .object({
+    correlationId: CorrelationIdSchema.optional(),
+    tenant: z.string().min(1).max(128).optional(),
+    labels: LabelsSchema.optional(),
+  })
+  .strict();
+
+export const SubmitTaskBodySchema = z
+  .object({
+    role: RoleNameSchema,
+    payload: z.unknown(),
+    options: TaskOptionsSchema.optional(),
+    metadata: SubmitMetadataSchema.optional(),
+  })
+  .strict();
+
+export const SubmitBatchBodySchema = z
+  .object({ tasks: z.array(SubmitTaskBodySchema).min(1).max(MAX_BATCH_SIZE) })
+  .strict();
+
+export const TaskAcceptedSchema = z.object({ id: TaskIdSchema, role: RoleNameSchema, state: TaskStateSchema });
+export const BatchAcceptedSchema = z.object({ tasks: z.array(TaskAcceptedSchema) });
+
+export const TaskErrorViewSchema = z.object({ code: z.string(), message: z.string(), attempt: z.number().int() });
+
+export const TaskViewSchema = z.object({
+  id: TaskIdSchema,
+  role: RoleNameSchema,
+  state: TaskStateSchema,
+  /** Attempts made so far (a running attempt counts). */
+  attempts: z.number().int(),
+  maxAttempts: z.number().int(),
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().optional(),
+  finishedAt: z.iso.datetime().optional(),
+  progress: z.union([z.number(), z.record(z.string(), z.unknown())]).optional(),
+  result: z.unknown().optional(),
+  error: TaskErrorViewSchema.optional(),
+  correlationId: z.string(),
+  causationId: z.string().nullable(),
+  history: z.array(TaskHistoryEntrySchema),
+});
+
+export const TaskIdParamsSchema = z.object({ id: z.string().min(1).max(128) });
+
+export const QueueCountsSchema = z.object({
+  queued: z.number().int(),
+  delayed: z.number().int(),
+  active: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+});
+
+export const RoleViewSchema = RoleSettingsSchema.extend({
+  name: RoleNameSchema,
+  description: z.string(),
+  queue: z.string(),
+  counts: QueueCountsSchema,
+});
+export const RoleListSchema = z.object({ roles: z.array(RoleViewSchema) });
+
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+export type SubmitTaskBody = z.infer<typeof SubmitTaskBodySchema>;
+export type TaskAccepted = z.infer<typeof TaskAcceptedSchema>;
+export type TaskView = z.infer<typeof TaskViewSchema>;
+export type QueueCounts = z.infer<typeof QueueCountsSchema>;
+export type RoleView = z.infer<typeof RoleViewSchema>;
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;

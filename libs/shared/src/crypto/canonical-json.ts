@@ -1,0 +1,65 @@
+import { TaskyardError } from '../errors/taskyard-error';
+
+/** Deeper structures than this are refused: they only serve to exhaust the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+export class JsonDepthError extends TaskyardError {
+  constructor(readonly maxDepth: number) {
+    super('JSON_TOO_DEEP', `value is nested deeper than ${maxDepth} levels`);
+  }
+}
+
+/**
+ * Deterministic JSON: object keys sorted, `undefined` members dropped, otherwise exactly
+ * what JSON.stringify would write. Both the signer and the verifier use it, so a value that
+ * made a JSON round trip through Redis serialises to the same bytes it was signed over.
+ */
+export function canonicalJson(value: unknown, maxDepth = MAX_JSON_DEPTH): string {
+  return write(value, 0, maxDepth);
+}
+
+function write(value: unknown, depth: number, maxDepth: number): string {
+  if (value === null || typeof value !== 'object') {
+    // Numbers, strings, booleans, null; undefined/functions only occur inside containers.
+    return JSON.stringify(value) ?? 'null';
+  }
+  if (depth >= maxDepth) throw new JsonDepthError(maxDepth);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const item: unknown = value[i];
+      out += item === undefined || typeof item === 'function' ? 'null' : write(item, depth + 1, maxDepth);
+    }
+    return out + ']';
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return write((value as { toJSON: () => unknown }).toJSON(), depth, maxDepth);
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const member = record[key];
+    if (member === undefined || typeof member === 'function') continue;
+    if (!first) out += ',';
+    first = false;
+    out += JSON.stringify(key) + ':' + write(member, depth + 1, maxDepth);
+  }
+  return out + '}';
+}
+
+/** Nesting depth of a JSON-like value, giving up (returning > limit) as soon as it passes `limit`. */
+export function jsonDepthExceeds(value: unknown, limit = MAX_JSON_DEPTH): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current as Record<string, unknown>)) {
+      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return false;
+}

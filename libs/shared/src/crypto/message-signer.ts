@@ -1,0 +1,50 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from './canonical-json';
+import type { NamedSecret } from './key-ring';
+import { TaskyardError } from '../errors/taskyard-error';
+
+export const SIGNATURE_ALGORITHM = 'HMAC-SHA256' as const;
+
+export interface MessageSignature {
+  readonly kid: string;
+  readonly alg: typeof SIGNATURE_ALGORITHM;
+  readonly value: string;
+}
+
+/**
+ * Signs with the first key and verifies with any of them, so keys can be rotated by
+ * prepending a new one and dropping the old one once no message signed with it is queued.
+ */
+export class MessageSigner {
+  private readonly keys: ReadonlyMap<string, Buffer>;
+  private readonly current: { kid: string; key: Buffer };
+
+  constructor(keys: readonly NamedSecret[]) {
+    const first = keys[0];
+    if (!first) throw new TaskyardError('NO_SIGNING_KEYS', 'MessageSigner needs at least one signing key');
+    this.keys = new Map(keys.map((key) => [key.id, Buffer.from(key.secret, 'utf8')]));
+    this.current = { kid: first.id, key: Buffer.from(first.secret, 'utf8') };
+  }
+
+  /** Signs the canonical form of `content` (every member of the message but the signature). */
+  sign(content: unknown): MessageSignature {
+    return {
+      kid: this.current.kid,
+      alg: SIGNATURE_ALGORITHM,
+      value: hmac(this.current.key, canonicalJson(content)),
+    };
+  }
+
+  /** True when `signature` was made by one of our keys over exactly `content`. */
+  verify(content: unknown, signature: MessageSignature): boolean {
+    const key = this.keys.get(signature.kid);
+    if (!key || signature.alg !== SIGNATURE_ALGORITHM) return false;
+    const expected = Buffer.from(hmac(key, canonicalJson(content)), 'hex');
+    const given = Buffer.from(signature.value, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}
+
+function hmac(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(text, 'utf8').digest('hex');
+}

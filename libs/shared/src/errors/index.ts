@@ -1,0 +1,3 @@
+export { TaskyardError } from './taskyard-error';
+export { PermanentTaskError, SignatureError, SchemaError } from './permanent-task-error';
+export { TransientTaskError, TaskTimeoutError } from './transient-task-error';

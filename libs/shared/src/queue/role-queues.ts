@@ -1,0 +1,40 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RoleRegistry } from '../contracts/role';
+
+/**
+ * One BullMQ Queue per role, created on first use and shared by every request or handler of the
+ * process over one Redis connection (the pool the guide's "resource pooling" asks for).
+ */
+export class RoleQueues {
+  private readonly queues = new Map<string, Queue>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    private readonly registry: RoleRegistry,
+  ) {}
+
+  get(role: string): Queue {
+    let queue = this.queues.get(role);
+    if (!queue) {
+      if (!this.registry.has(role)) throw new Error(`unknown role "${role}"`);
+      queue = new Queue(role, { connection: this.connection, prefix: this.prefix });
+      // Errors surface on the calls that hit them; without a listener EventEmitter would throw.
+      queue.on('error', () => undefined);
+      this.queues.set(role, queue);
+    }
+    return queue;
+  }
+
+  /** Every registered role's queue. */
+  all(): Queue[] {
+    return this.registry.names().map((name) => this.get(name));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= Promise.all([...this.queues.values()].map((queue) => queue.close())).then(() => undefined);
+    return this.closing;
+  }
+}

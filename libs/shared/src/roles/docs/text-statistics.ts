@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/** Counts that add up across chunks, so a document's statistics are the sum of its chunks'. */
+export const ChunkStatisticsSchema = z.object({
+  characters: z.number().int().min(0),
+  words: z.number().int().min(0),
+  sentences: z.number().int().min(0),
+  paragraphs: z.number().int().min(0),
+  letters: z.number().int().min(0),
+  /** word → occurrences, stop words left out. */
+  frequencies: z.record(z.string(), z.number().int().min(1)),
+});
+export type ChunkStatistics = z.infer<typeof ChunkStatisticsSchema>;
+
+export const DocumentReportSchema = z.object({
+  characters: z.number().int(),
+  words: z.number().int(),
+  sentences: z.number().int(),
+  paragraphs: z.number().int(),
+  uniqueWords: z.number().int(),
+  averageWordLength: z.number(),
+  averageSentenceWords: z.number(),
+  readingTimeMinutes: z.number(),
+  topWords: z.array(z.object({ word: z.string(), count: z.number().int() })),
+});
+export type DocumentReport = z.infer<typeof DocumentReportSchema>;
+
+const STOP_WORDS = new Set(
+  'a an and are as at be but by for from had has have he her his i if in into is it its of on or our she so that the their them then there these they this to was we were what when which who will with you your not no do does did been than too very can all any'.split(
+    ' ',
+  ),
+);
+const WORD = /\p{L}[\p{L}\p{N}'’-]*/gu;
+const SENTENCE_END = /[.!?…]+(?=\s|$)/g;
+/** Words per minute used for the reading-time estimate. */
+const READING_WPM = 230;
+
+export function analyseChunk(text: string): ChunkStatistics {
+  const frequencies: Record<string, number> = Object.create(null);
+  let words = 0;
+  let letters = 0;
+  for (const match of text.matchAll(WORD)) {
+    words++;
+    letters += match[0].length;
+    const word = match[0].toLowerCase();
+    if (!STOP_WORDS.has(word)) frequencies[word] = (frequencies[word] ?? 0) + 1;
+  }
+  const trimmed = text.trim();
+  const sentenceEnds = trimmed.match(SENTENCE_END)?.length ?? 0;
+  // Text after the last full stop is a sentence too.
+  const sentences = sentenceEnds + (trimmed !== '' && !/[.!?…]$/.test(trimmed) ? 1 : 0);
+  const paragraphs = trimmed === '' ? 0 : trimmed.split(/\n\s*\n/).length;
+  return { characters: text.length, words, sentences, paragraphs, letters, frequencies: { ...frequencies } };
+}
+
+export function mergeStatistics(chunks: readonly ChunkStatistics[], topN = 10): DocumentReport {
+  const total = { characters: 0, words: 0, sentences: 0, paragraphs: 0, letters: 0 };
+  const frequencies = new Map<string, number>();
+  for (const chunk of chunks) {
+    total.characters += chunk.characters;
+    total.words += chunk.words;
+    total.sentences += chunk.sentences;
+    total.paragraphs += chunk.paragraphs;
+    total.letters += chunk.letters;
+    for (const [word, count] of Object.entries(chunk.frequencies)) frequencies.set(word, (frequencies.get(word) ?? 0) + count);
+  }
+  const topWords = [...frequencies.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, topN)
+    .map(([word, count]) => ({ word, count }));
+  const round = (value: number) => Math.round(value * 100) / 100;
+  return {
+    characters: total.characters,
+    words: total.words,
+    sentences: total.sentences,
+    paragraphs: total.paragraphs,
+    uniqueWords: frequencies.size,
+    averageWordLength: total.words === 0 ? 0 : round(total.letters / total.words),
+    averageSentenceWords: total.sentences === 0 ? 0 : round(total.words / total.sentences),
+    readingTimeMinutes: round(total.words / READING_WPM),
+    topWords,
+  };
+}
+
+/**
+ * Splits text into chunks of at most `maxChars`, preferring paragraph breaks, then sentence
+ * ends, then spaces, so no word is cut in two unless a single word is longer than a chunk.
+ */
+export function splitIntoChunks(text: string, maxChars: number): string[] {
+  const chunks: string[] = [];
+  let rest = text;
+  while (rest.length > maxChars) {
+    const window = rest.slice(0, maxChars);
+    const cut =
+      lastBreak(window, /\n\s*\n/g) ?? lastBreak(window, /[.!?…]\s/g) ?? lastBreak(window, /\s/g) ?? maxChars;
+    chunks.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  if (rest.trim() !== '' || chunks.length === 0) chunks.push(rest);
+  return chunks;
+}
+
+function lastBreak(window: string, pattern: RegExp): number | undefined {
+  let end: number | undefined;
+  for (const match of window.matchAll(pattern)) end = match.index + match[0].length;
+  // A break in the first tenth would make tiny chunks; fall through to a finer break instead.
+  return end !== undefined && end > window.length / 10 ? end : undefined;
+}

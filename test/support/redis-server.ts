@@ -1,0 +1,90 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port';
+import { waitFor } from './wait-for';
+
+export interface RedisServerOptions {
+  /** AOF fsync policy, or 'off' for no persistence at all. */
+  appendfsync?: 'always' | 'everysec' | 'off';
+  maxmemory?: string;
+  maxmemoryPolicy?: string;
+  port?: number;
+}
+
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version']).status === 0;
+}
+
+/**
+ * A private redis-server on a free port that the test owns: it can be killed, restarted on the
+ * same port with the same data directory, and is removed on stop().
+ */
+export class RedisServer {
+  private child: ChildProcess | undefined;
+  readonly dir = mkdtempSync(join(tmpdir(), 'taskyard-redis-'));
+  port = 0;
+
+  constructor(private readonly options: RedisServerOptions = {}) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.port ||= this.options.port ?? (await freePort());
+    const { appendfsync = 'off', maxmemory, maxmemoryPolicy = 'noeviction' } = this.options;
+    const args = [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
+      '--appendonly', appendfsync === 'off' ? 'no' : 'yes',
+      ...(appendfsync === 'off' ? [] : ['--appendfsync', appendfsync]),
+      '--maxmemory-policy', maxmemoryPolicy,
+      ...(maxmemory ? ['--maxmemory', maxmemory] : []),
+    ];
+    this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await waitFor('redis-server to answer', async () => {
+        if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
+        return (await probe.ping()) === 'PONG';
+      }, { timeoutMs: 10_000 });
+    } finally {
+      probe.disconnect();
+    }
+    return this;
+  }
+
+  /** SIGKILL: no shutdown save, like a crash. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** SIGTERM: a clean shutdown. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.start();
+  }
+
+  /** Stops the server and deletes its data directory. */
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+}
