@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../../../../../test/support/api-server';
-import { deletePrefix, testEnv } from '../../../../../test/support/test-env';
-import { waitFor } from '../../../../../test/support/wait-for';
-import { WorkerProcess } from '../../../../../test/support/worker-process';
+import { ApiServer } from '../support/api-server';
+import { deletePrefix, testEnv } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+import { WorkerProcess } from '../support/worker-process';
 
 const env = testEnv();
 const api = new ApiServer(env);
