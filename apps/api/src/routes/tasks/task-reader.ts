@@ -15,10 +15,16 @@ export class TaskReader {
     return withRedis(this.redis, async () => {
       // One HGETALL per role, pipelined on the shared connection: no index to keep in step.
       const jobs = await Promise.all(this.queues.all().map((queue) => queue.getJob(id)));
-      const job = jobs.find((candidate) => candidate !== undefined);
+      const found = jobs.find((candidate) => candidate !== undefined);
+      if (!found) throw notFound(id);
+      const queue = this.queues.get(found.queueName);
+      // The state is read after the job: a job that finished in between is read again, so a
+      // "completed" task always comes with its result. Records are written before a job moves
+      // on, so reading them after the state never misses the attempt that led to it.
+      const state = await found.getState();
+      const stale = (state === 'completed' || state === 'failed') && !found.finishedOn;
+      const [job, logs] = await Promise.all([stale ? queue.getJob(id) : found, queue.getJobLogs(id, 0, -1)]);
       if (!job) throw notFound(id);
-      const queue = this.queues.get(job.queueName);
-      const [state, logs] = await Promise.all([job.getState(), queue.getJobLogs(id, 0, -1)]);
       const view = toTaskView(job, state, logs.logs);
       if (!view) throw notFound(id);
       return view;
