@@ -5,6 +5,7 @@ import {
   createLogger,
   createRedisConnection,
   loadConfig,
+  effectiveRoles,
   roleRegistry,
   waitForRedis,
   type Redis,
@@ -41,7 +42,7 @@ export class ApiServer {
     });
     this.redis.on('error', () => undefined);
     await waitForRedis(this.redis, 10_000);
-    this.app = await buildApp({ config: this.config, logger, redis: this.redis, registry: roleRegistry });
+    this.app = await buildApp({ config: this.config, logger, redis: this.redis, registry: effectiveRoles(this.config) });
     this.baseUrl = await this.app.listen({ host: '127.0.0.1', port: 0 });
     return this;
   }

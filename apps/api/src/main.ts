@@ -6,6 +6,7 @@ import {
   createLogger,
   createRedisConnection,
   loadConfig,
+  effectiveRoles,
   roleRegistry,
   waitForRedis,
   withDevKeys,
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     redisWasDown = false;
   });
 
-  const app = await buildApp({ config, logger, redis, registry: roleRegistry });
+  const app = await buildApp({ config, logger, redis, registry: effectiveRoles(config) });
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, createLogger, loadConfig, roleRegistry, withDevKeys } from '@taskyard/shared';
+import { ConfigError, createLogger, effectiveRoles, loadConfig, roleRegistry, withDevKeys } from '@taskyard/shared';
 import { HealthServer } from './health-server';
 import { WorkerRuntime } from './worker-runtime';
 
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'taskyard-worker', level: config.logLevel, pretty: config.logPretty });
   if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');
 
-  const runtime = new WorkerRuntime({ config, logger, registry: roleRegistry });
+  const runtime = new WorkerRuntime({ config, logger, registry: effectiveRoles(config) });
   const health = new HealthServer({
     host: config.host,
     port: config.metricsPort,

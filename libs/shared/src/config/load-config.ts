@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseNamedSecrets, type NamedSecret } from '../crypto/key-ring';
 import { ConfigError } from './config-error';
+import { parseRoleOverrides, type RoleOverrides } from './role-overrides';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -59,6 +60,8 @@ export interface TaskyardConfig {
   readonly shutdownTimeoutMs: number;
   readonly redisTimeoutMs: number;
   readonly worker: { readonly lockDurationMs: number; readonly stalledIntervalMs: number };
+  /** ROLE_<ROLE>_<SETTING> overrides of role settings, by role name. */
+  readonly roleOverrides: RoleOverrides;
 }
 
 export interface LoadConfigOptions {
@@ -97,6 +100,8 @@ export function loadConfig(
 
   const roles = parseRoles(env.ROLES, knownRoles);
   problems.push(...roles.problems);
+  const roleOverrides = parseRoleOverrides(source, knownRoles);
+  problems.push(...roleOverrides.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -120,6 +125,7 @@ export function loadConfig(
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
     }),
+    roleOverrides: Object.freeze(roleOverrides.overrides),
   });
 }
 

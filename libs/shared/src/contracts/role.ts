@@ -146,6 +146,23 @@ export class RoleRegistry {
     return [...this.byName.values()];
   }
 
+  /**
+   * The same roles with a deployment's settings applied (ROLE_<ROLE>_<SETTING>); the result is
+   * validated like a role definition, so a bad combination fails at start naming the role.
+   */
+  withSettings(settingsFor: (role: AnyRole) => RoleSettings): RoleRegistry {
+    return new RoleRegistry(
+      this.all().map((role) => {
+        const settings = RoleSettingsSchema.safeParse(settingsFor(role));
+        if (!settings.success) {
+          const problems = settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+          throw new Error(`role "${role.name}" has invalid settings: ${problems.join('; ')}`);
+        }
+        return Object.freeze({ ...role, ...settings.data });
+      }),
+    );
+  }
+
   /** A registry of just the named roles (e.g. a worker's ROLES). */
   select(names: readonly string[]): RoleRegistry {
     return new RoleRegistry(names.map((name) => {

@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config-error';
+import { withDevKeys } from './dev-keys';
+import { loadConfig } from './load-config';
+
+const knownRoles = ['echo', 'docs.ingest'];
+const keys = { API_KEYS: 'main:api-secret-0123456789', SIGNING_KEYS: 'k1:signing-secret-0123456789' };
+
+function problemsOf(source: Record<string, string>): string[] {
+  try {
+    loadConfig(source, { knownRoles });
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(keys, { knownRoles });
+    expect(config).toMatchObject({
+      env: 'development',
+      redisUrl: 'redis://127.0.0.1:6379',
+      host: '127.0.0.1',
+      port: 3000,
+      queuePrefix: 'taskyard',
+      roles: knownRoles,
+      workerReplicas: 2,
+      logLevel: 'info',
+      bodyLimit: 1_048_576,
+      retention: { ageSeconds: 86_400, count: 100_000 },
+      metricsPort: 0,
+    });
+    expect(config.apiKeys).toEqual([{ id: 'main', secret: 'api-secret-0123456789' }]);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reports every bad variable at once, each by name', () => {
+    const problems = problemsOf({ ...keys, PORT: 'eighty', REDIS_URL: 'http://x', QUEUE_PREFIX: 'a:b', LOG_LEVEL: 'loud' });
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual(expect.arrayContaining(['PORT', 'REDIS_URL', 'QUEUE_PREFIX', 'LOG_LEVEL']));
+    expect(problems).toHaveLength(4);
+  });
+
+  it('requires API and signing keys, and checks their form', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^API_KEYS: required/),
+      expect.stringMatching(/^SIGNING_KEYS: required/),
+    ]);
+    expect(problemsOf({ API_KEYS: 'nocolon', SIGNING_KEYS: 'k1:short' })).toEqual([
+      expect.stringMatching(/^API_KEYS: entry 1/),
+      expect.stringMatching(/^SIGNING_KEYS: entry 1 \("k1"\): the secret must be at least 16/),
+    ]);
+    expect(problemsOf({ ...keys, API_KEYS: 'a:0123456789abcdef,a:fedcba9876543210' })).toEqual([expect.stringMatching(/appears twice/)]);
+  });
+
+  it('resolves ROLES and refuses unknown roles', () => {
+    expect(loadConfig({ ...keys, ROLES: 'echo, echo' }, { knownRoles }).roles).toEqual(['echo']);
+    expect(problemsOf({ ...keys, ROLES: 'echo,nope' })).toEqual([expect.stringMatching(/^ROLES: unknown role\(s\) nope/)]);
+  });
+
+  it('reads per-role overrides (ROLE_<ROLE>_<SETTING>) and refuses bad ones', () => {
+    const config = loadConfig({ ...keys, ROLE_ECHO_CONCURRENCY: '20', ROLE_DOCS_INGEST_BACKOFF_JITTER: '0.5' }, { knownRoles });
+    expect(config.roleOverrides).toEqual({ echo: { concurrency: 20 }, 'docs.ingest': { backoffJitter: 0.5 } });
+    expect(problemsOf({ ...keys, ROLE_ECHO_CONCURRENCY: '1.5', ROLE_NOPE_ATTEMPTS: '2', ROLE_ECHO_COLOUR: 'red' })).toHaveLength(3);
+  });
+});
+
+describe('development keys', () => {
+  it('are generated once into a private file and shared by every process that asks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskyard-keys-'));
+    const first = withDevKeys({}, dir);
+    const second = withDevKeys({}, dir);
+    expect(first.env['API_KEYS']).toMatch(/^dev:.{16,}$/);
+    expect(second.env).toEqual(first.env);
+    expect(first.devKeysFile).toBe(join(dir, 'dev-keys.env'));
+    expect(statSync(first.devKeysFile!).mode & 0o777).toBe(0o600);
+    expect(readFileSync(first.devKeysFile!, 'utf8')).toContain('SIGNING_KEYS=');
+    expect(loadConfig(first.env, { knownRoles }).signingKeys).toHaveLength(1);
+  });
+
+  it('are never used in production', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskyard-keys-'));
+    expect(withDevKeys({ NODE_ENV: 'production' }, dir)).toEqual({ env: { NODE_ENV: 'production' }, devKeysFile: undefined });
+  });
+});

@@ -1,0 +1,79 @@
+import type { RoleSettings } from '../contracts/role';
+
+/** Per-deployment changes to a role's settings, from ROLE_<ROLE>_<SETTING> variables. */
+export type RoleOverrides = Readonly<Record<string, RoleSettingsOverride>>;
+
+export interface RoleSettingsOverride {
+  concurrency?: number;
+  attempts?: number;
+  timeoutMs?: number;
+  backoffDelayMs?: number;
+  backoffJitter?: number;
+  rateLimitMax?: number;
+  rateLimitDurationMs?: number;
+}
+
+/** The variable suffix of each overridable setting, with its bounds. */
+const SETTINGS: Record<string, { key: keyof RoleSettingsOverride; min: number; max: number; integer: boolean }> = {
+  CONCURRENCY: { key: 'concurrency', min: 1, max: 1000, integer: true },
+  ATTEMPTS: { key: 'attempts', min: 1, max: 100, integer: true },
+  TIMEOUT_MS: { key: 'timeoutMs', min: 1, max: 86_400_000, integer: true },
+  BACKOFF_DELAY_MS: { key: 'backoffDelayMs', min: 0, max: 86_400_000, integer: true },
+  BACKOFF_JITTER: { key: 'backoffJitter', min: 0, max: 1, integer: false },
+  RATE_LIMIT_MAX: { key: 'rateLimitMax', min: 1, max: 1_000_000, integer: true },
+  RATE_LIMIT_DURATION_MS: { key: 'rateLimitDurationMs', min: 1, max: 86_400_000, integer: true },
+};
+
+/** `docs.ingest` → `DOCS_INGEST`: how a role is named in variables. */
+export function roleEnvName(role: string): string {
+  return role.toUpperCase().replace(/[.-]/g, '_');
+}
+
+/** Reads every ROLE_<ROLE>_<SETTING> variable; unknown roles or settings and bad values are problems. */
+export function parseRoleOverrides(
+  source: Readonly<Record<string, string | undefined>>,
+  knownRoles: readonly string[],
+): { overrides: Record<string, RoleSettingsOverride>; problems: string[] } {
+  const byEnvName = new Map(knownRoles.map((role) => [roleEnvName(role), role]));
+  const overrides: Record<string, RoleSettingsOverride> = {};
+  const problems: string[] = [];
+  for (const [name, raw] of Object.entries(source)) {
+    if (!name.startsWith('ROLE_') || raw === undefined || raw === '') continue;
+    const suffix = Object.keys(SETTINGS).find((candidate) => name.endsWith(`_${candidate}`));
+    const roleName = suffix ? byEnvName.get(name.slice('ROLE_'.length, -(suffix.length + 1))) : undefined;
+    if (!suffix || !roleName) {
+      problems.push(
+        `${name}: not a known ROLE_<ROLE>_<SETTING> variable (roles: ${[...byEnvName.keys()].join(', ')}; settings: ${Object.keys(SETTINGS).join(', ')})`,
+      );
+      continue;
+    }
+    const setting = SETTINGS[suffix]!;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || (setting.integer && !Number.isInteger(value)) || value < setting.min || value > setting.max) {
+      problems.push(`${name}: expected ${setting.integer ? 'an integer' : 'a number'} from ${setting.min} to ${setting.max}, got "${raw}"`);
+      continue;
+    }
+    (overrides[roleName] ??= {})[setting.key] = value;
+  }
+  return { overrides, problems };
+}
+
+/** A role's settings with a deployment's overrides applied. */
+export function applyRoleOverride(settings: RoleSettings, override: RoleSettingsOverride | undefined): RoleSettings {
+  if (!override) return settings;
+  const rateLimitMax = override.rateLimitMax ?? settings.rateLimit?.max;
+  const rateLimitDuration = override.rateLimitDurationMs ?? settings.rateLimit?.duration;
+  return {
+    concurrency: override.concurrency ?? settings.concurrency,
+    attempts: override.attempts ?? settings.attempts,
+    timeoutMs: override.timeoutMs ?? settings.timeoutMs,
+    backoff: {
+      type: settings.backoff.type,
+      delayMs: override.backoffDelayMs ?? settings.backoff.delayMs,
+      jitter: override.backoffJitter ?? settings.backoff.jitter,
+    },
+    ...(rateLimitMax !== undefined || rateLimitDuration !== undefined
+      ? { rateLimit: { max: rateLimitMax ?? 1, duration: rateLimitDuration ?? 1000 } }
+      : {}),
+  };
+}

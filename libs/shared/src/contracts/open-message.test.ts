@@ -1,0 +1,45 @@
+import { UnrecoverableError } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { MessageSigner } from '../crypto/message-signer';
+import { SchemaError, SignatureError } from '../errors/permanent-task-error';
+import { echoRole } from '../roles/echo';
+import { createMessage } from './envelope';
+import { openMessage } from './open-message';
+
+const signer = new MessageSigner([{ id: 'k1', secret: 'a-signing-secret-of-some-length' }]);
+/** What a job's data looks like after the JSON round trip through Redis. */
+const roundTrip = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+describe('openMessage (a worker receiving a job)', () => {
+  it('returns the verified, parsed and frozen message', () => {
+    const sent = createMessage({ role: 'echo', payload: { message: 'hi', sleepMs: 5 }, source: 's' }, signer);
+    const received = openMessage(roundTrip(sent), echoRole, signer);
+    expect(received).toEqual(sent);
+    expect(Object.isFrozen(received.payload)).toBe(true);
+  });
+
+  it('fails permanently with a signature error when the data was altered', () => {
+    const sent = roundTrip(createMessage({ role: 'echo', payload: { message: 'hi' }, source: 's' }, signer));
+    const altered = { ...sent, payload: { message: 'transfer everything' } };
+    expect(() => openMessage(altered, echoRole, signer)).toThrow(SignatureError);
+    expect(() => openMessage(altered, echoRole, signer)).toThrow(UnrecoverableError);
+    const relabelled = { ...sent, metadata: { ...sent.metadata, tenant: 'someone-else' } };
+    expect(() => openMessage(relabelled, echoRole, signer)).toThrow(SignatureError);
+  });
+
+  it('fails permanently with a schema error for a non-envelope, another role, or a payload the role rejects', () => {
+    expect(() => openMessage({ hello: 'world' }, echoRole, signer)).toThrow(SchemaError);
+    const forDocs = roundTrip(createMessage({ role: 'docs.store', payload: {}, source: 's' }, signer));
+    expect(() => openMessage(forDocs, echoRole, signer)).toThrow(/not "echo"/);
+    const badPayload = roundTrip(createMessage({ role: 'echo', payload: { sleepMs: -1 }, source: 's' }, signer));
+    const error = (() => {
+      try {
+        openMessage(badPayload, echoRole, signer);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(error).toBeInstanceOf(SchemaError);
+    expect((error as SchemaError).issues[0]?.path).toBe('sleepMs');
+  });
+});
