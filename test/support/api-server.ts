@@ -13,6 +13,11 @@ import {
 } from '@taskyard/shared';
 import { TEST_API_KEY } from './test-env';
 
+export interface ApiServerOptions {
+  /** Adds routes to the built app before it listens (e.g. one that throws, to see a 500). */
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+}
+
 /** A real API listening on a free port, in this process, with its own producer connection. */
 export class ApiServer {
   app!: FastifyInstance;
@@ -21,7 +26,10 @@ export class ApiServer {
   baseUrl = '';
   readonly logs: Record<string, unknown>[] = [];
 
-  constructor(private readonly env: Record<string, string>) {}
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly options: ApiServerOptions = {},
+  ) {}
 
   async start(): Promise<this> {
     this.config = loadConfig(this.env, { knownRoles: roleRegistry.names() });
@@ -43,6 +51,7 @@ export class ApiServer {
     this.redis.on('error', () => undefined);
     await waitForRedis(this.redis, 10_000);
     this.app = await buildApp({ config: this.config, logger, redis: this.redis, registry: effectiveRoles(this.config) });
+    await this.options.extraRoutes?.(this.app);
     this.baseUrl = await this.app.listen({ host: '127.0.0.1', port: 0 });
     return this;
   }

@@ -14,6 +14,8 @@ export type LogLine = Record<string, unknown> & { msg?: string; level?: string }
 export class WorkerProcess {
   readonly logs: LogLine[] = [];
   readonly stderr: string[] = [];
+  /** Lines on stdout that were not JSON (there should be none). */
+  readonly nonJsonLines: string[] = [];
   private child: ChildProcess | undefined;
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   metricsPort = 0;
@@ -26,6 +28,16 @@ export class WorkerProcess {
 
   /** Starts the process and waits until its workers take jobs. */
   async start(): Promise<this> {
+    this.launch();
+    await this.waitUntilStarted();
+    return this;
+  }
+
+  /**
+   * Spawns the process without waiting for its workers (e.g. while Redis is still down); see
+   * waitUntilListening() and waitUntilStarted().
+   */
+  launch(): this {
     const child = spawn(process.execPath, [WORKER_MAIN], {
       // Info at least: start-up and stall lines are what tests wait for.
       env: { PATH: process.env['PATH'] ?? '', ...this.env, LOG_LEVEL: this.env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info' },
@@ -37,22 +49,36 @@ export class WorkerProcess {
       try {
         this.logs.push(JSON.parse(line) as LogLine);
       } catch {
+        this.nonJsonLines.push(line);
         this.logs.push({ msg: line });
       }
     });
     createInterface({ input: child.stderr! }).on('line', (line) => this.stderr.push(line));
-    const started = await waitFor(
-      'the worker to start',
-      () => {
-        if (child.exitCode !== null) throw new Error(`worker exited early (${child.exitCode}): ${this.stderr.join('\n')}`);
-        return this.logs.find((line) => line.msg === 'workers started');
-      },
-      { timeoutMs: 30_000 },
-    );
-    void started;
-    const listening = this.logs.find((line) => line.msg === 'metrics and health server listening');
-    this.metricsPort = Number(listening?.['metricsPort'] ?? 0);
     return this;
+  }
+
+  /** Waits until the metrics and health server listens (before the workers connect to Redis). */
+  async waitUntilListening(timeoutMs = 30_000): Promise<number> {
+    const listening = await this.waitForStartupLog('the worker to serve metrics and health', 'metrics and health server listening', timeoutMs);
+    this.metricsPort = Number(listening['metricsPort'] ?? 0);
+    return this.metricsPort;
+  }
+
+  /** Waits until the process's workers take jobs. */
+  async waitUntilStarted(timeoutMs = 30_000): Promise<void> {
+    await this.waitForStartupLog('the worker to start', 'workers started', timeoutMs);
+    await this.waitUntilListening(timeoutMs);
+  }
+
+  private async waitForStartupLog(what: string, msg: string, timeoutMs: number): Promise<LogLine> {
+    const child = this.child;
+    if (!child) throw new Error('worker not launched');
+    // Returning (not throwing) on exit: waitFor would retry a throw until its timeout.
+    const found = await waitFor(what, () => this.logs.find((line) => line.msg === msg) ?? (child.exitCode !== null ? 'exited' : undefined), {
+      timeoutMs,
+    });
+    if (found === 'exited') throw new Error(`worker exited early (${child.exitCode}): ${this.stderr.join('\n')}`);
+    return found;
   }
 
   /** Waits for a log line matching `predicate`. */
@@ -83,5 +109,12 @@ export class WorkerProcess {
   async metrics(): Promise<string> {
     const response = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
     return response.text();
+  }
+
+  /** GET on the process's health server (e.g. `/health/ready`); resolves with the status code. */
+  async health(path: string): Promise<number> {
+    const response = await fetch(`http://127.0.0.1:${this.metricsPort}${path}`);
+    await response.text();
+    return response.status;
   }
 }

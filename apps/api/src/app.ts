@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   MessageSigner,
@@ -8,7 +8,7 @@ import {
   type RoleRegistry,
   type TaskyardConfig,
 } from '@taskyard/shared';
-import { installErrorHandler } from './errors/error-handler';
+import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyVerifier } from './plugins/api-key-verifier';
 import { ApiMetrics } from './plugins/api-metrics';
 import { authPlugin } from './plugins/auth';
@@ -36,12 +36,13 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
     // Per-request info logs cost more than the rest of a submit; failures are logged by the error handler.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     requestTimeout: 30_000,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,5 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
+  CorrelationIdSchema,
+  isRedisUnavailableError,
   openMessage,
   PermanentTaskError,
   SchemaError,
@@ -8,6 +10,7 @@ import {
   type AnyRole,
   type AttemptRecord,
   type Logger,
+  type RoleQueues,
   type WorkerMetrics,
 } from '@taskyard/shared';
 import { runWithTimeout } from './run-handler';
@@ -81,10 +84,25 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
   });
   worker.on('stalled', (jobId) => {
     series.stalled.inc();
-    roleLog.warn({ taskId: jobId }, 'stalled task put back in the queue (its worker died or lost its lock)');
+    // The event carries only the id; the job's data gives the correlation id every task line has.
+    void correlationIdOf(deps.queues, role.name, jobId).then((correlationId) =>
+      roleLog.warn({ taskId: jobId, correlationId }, 'stalled task put back in the queue (its worker died or lost its lock)'),
+    );
   });
-  worker.on('error', (err) => roleLog.error({ err }, 'worker error'));
+  // Outages are logged once by the runtime; one line per reconnect attempt would drown the logs.
+  worker.on('error', (err) => (isRedisUnavailableError(err) ? roleLog.debug({ err }, 'worker error (redis)') : roleLog.error({ err }, 'worker error')));
   return worker;
+}
+
+/** The correlation id in a job's (not yet verified) data, for logs only; undefined when unreadable. */
+async function correlationIdOf(queues: RoleQueues, role: string, jobId: string): Promise<string | undefined> {
+  try {
+    const job = await queues.get(role).getJob(jobId);
+    const parsed = CorrelationIdSchema.safeParse((job?.data as { metadata?: { correlationId?: unknown } } | undefined)?.metadata?.correlationId);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function checkOutput(role: AnyRole, result: unknown): unknown {

@@ -36,7 +36,15 @@ export class WorkerRuntime {
     const workerName = `${hostname()}:${process.pid}`;
     this.metrics = new WorkerMetrics();
     this.redis = createRedisConnection(config.redisUrl, 'worker', { name: `taskyard-worker:${workerName}` });
-    this.redis.on('error', (err) => logger.debug({ err }, 'redis connection error'));
+    let redisDown = false;
+    this.redis.on('error', (err) => {
+      if (!redisDown) logger.warn({ err }, 'redis connection lost; workers resume by themselves when it returns');
+      redisDown = true;
+    });
+    this.redis.on('ready', () => {
+      if (redisDown) logger.info('redis connection restored');
+      redisDown = false;
+    });
     this.queues = new RoleQueues(this.redis, config.queuePrefix, registry);
     const deps = {
       registry,

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError, redisUnavailable } from './api-error';
-import { isRedisUnavailableError } from './redis-guard';
+import { isRedisUnavailableError } from '@taskyard/shared';
 
 /** Fastify's own error codes, mapped onto ours. */
 const FASTIFY_CODES: Record<string, () => ApiError> = {
@@ -11,6 +11,9 @@ const FASTIFY_CODES: Record<string, () => ApiError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new ApiError('INVALID_JSON', 'the Content-Length does not match the body'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new ApiError('INVALID_JSON', 'the body is empty; send a JSON object'),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new ApiError('INVALID_JSON', 'the body is not valid JSON'),
+  // Raised by the router before any route runs (see frameworkErrorHandler).
+  FST_ERR_BAD_URL: () => new ApiError('VALIDATION_FAILED', 'the URL is not validly percent-encoded'),
+  FST_ERR_MAX_PARAM_LENGTH: () => new ApiError('NOT_FOUND', 'no such resource: a path parameter is longer than any id'),
 };
 
 /** The one place errors become responses. Internals never leak: a 500 says only "internal error". */
@@ -22,15 +25,28 @@ export function installErrorHandler(app: FastifyInstance): void {
     } else if (apiError.code === 'REDIS_UNAVAILABLE') {
       request.log.warn({ err: error.cause ?? error }, 'redis unavailable');
     }
-    void reply
-      .status(apiError.statusCode)
-      .headers(apiError.headers)
-      .send({ error: { code: apiError.code, message: apiError.message, ...(apiError.details === undefined ? {} : { details: apiError.details }) } });
+    sendApiError(reply, apiError);
   });
 
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
   });
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors the router raises before routing (a bad
+ * percent-encoding, a path parameter over maxParamLength) bypass setErrorHandler and would
+ * otherwise answer in Fastify's own body format.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  sendApiError(reply, toApiError(error));
+}
+
+function sendApiError(reply: FastifyReply, apiError: ApiError): void {
+  void reply
+    .status(apiError.statusCode)
+    .headers(apiError.headers)
+    .send({ error: { code: apiError.code, message: apiError.message, ...(apiError.details === undefined ? {} : { details: apiError.details }) } });
 }
 
 function toApiError(error: FastifyError): ApiError {

@@ -1,26 +1,6 @@
-import type { Redis } from '@taskyard/shared';
+import { isRedisUnavailableError, type Redis } from '@taskyard/shared';
+
 import { redisUnavailable } from './api-error';
-
-const UNAVAILABLE_MESSAGES = [
-  "Stream isn't writeable",
-  'Connection is closed',
-  'Command timed out',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'MaxRetriesPerRequestError',
-  'Reached the max retries per request limit',
-  'OOM command not allowed',
-  'LOADING',
-  'READONLY',
-  'MISCONF',
-];
-
-/** True when `err` means Redis cannot serve us right now (down, restarting, out of memory). */
-export function isRedisUnavailableError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const text = `${err.name} ${err.message}`;
-  return UNAVAILABLE_MESSAGES.some((fragment) => text.includes(fragment));
-}
 
 /**
  * Runs a Redis-backed operation for a request: refuses at once when the connection is not

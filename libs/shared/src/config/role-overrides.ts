@@ -59,8 +59,9 @@ export function parseRoleOverrides(
 }
 
 /** A role's settings with a deployment's overrides applied. */
-export function applyRoleOverride(settings: RoleSettings, override: RoleSettingsOverride | undefined): RoleSettings {
-  if (!override) return settings;
+export function applyRoleOverride(settings: RoleSettings, override: RoleSettingsOverride = {}): RoleSettings {
+  // Always a fresh object of settings only: callers pass whole role definitions, and the
+  // settings schema is strict.
   const rateLimitMax = override.rateLimitMax ?? settings.rateLimit?.max;
   const rateLimitDuration = override.rateLimitDurationMs ?? settings.rateLimit?.duration;
   return {

@@ -57,6 +57,11 @@ export class WorkerMetrics {
         active: this.active.labels(role),
         stalled: this.stalled.labels(role),
       };
+      // labels() alone does not create a series: without these a counter stays absent until
+      // its first increment, and rate()/increase() miss that increment.
+      for (const counter of [series.completed, series.failed, series.retried, series.stalled]) counter.inc(0);
+      series.active.set(0);
+      this.duration.zero({ role });
       this.perRole.set(role, series);
     }
     return series;

@@ -3,3 +3,4 @@ export { jobOptionsFor, type TaskJobOptions } from './job-options';
 export { RoleQueues } from './role-queues';
 export { checkRedisSafety, type RedisSafetyReport } from './redis-safety';
 export type { Redis } from 'ioredis';
+export { isRedisUnavailableError } from './redis-errors';

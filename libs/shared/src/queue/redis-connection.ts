@@ -14,9 +14,10 @@ export interface RedisConnectionOptions {
 
 /**
  * Connections are built for their use:
- * - `producer` (the API): fail fast. No offline
- *   queue, so a command issued while Redis is away errors at once and is never sent later
- *   behind the caller's back (which would enqueue a task the client was told had failed).
+ * - `producer` (the API): fail fast. No offline queue and no resending after a reconnect, so a
+ *   command issued while Redis is away errors at once and is never sent later behind the
+ *   caller's back. (A command Redis executed just before dying may still have taken effect:
+ *   a 503 means "not confirmed", which is why clients retry with an Idempotency-Key.)
  * - `worker`: never give up (`maxRetriesPerRequest: null`, as BullMQ requires), queue commands
  *   while reconnecting, and ride out a Redis restart.
  */
@@ -30,6 +31,8 @@ export function createRedisConnection(url: string, kind: ConnectionKind, options
     kind === 'producer'
       ? {
           enableOfflineQueue: false,
+          // Never resend a command after a reconnect: its caller may already have been told it failed.
+          autoResendUnfulfilledCommands: false,
           maxRetriesPerRequest: 1,
           ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
         }

@@ -1,9 +1,9 @@
 import type { Job, JobState } from 'bullmq';
 import {
   AttemptRecordSchema,
+  TaskEnvelopeSchema,
   TaskHistory,
   type AttemptRecord,
-  type TaskEnvelope,
   type TaskState,
   type TaskView,
 } from '@taskyard/shared';
@@ -46,8 +46,11 @@ export function parseAttemptRecords(logs: readonly string[]): AttemptRecord[] {
  */
 export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: readonly string[]): TaskView | undefined {
   const state = toTaskState(jobState);
-  const envelope = job.data as TaskEnvelope | undefined;
-  if (!state || !envelope || typeof envelope !== 'object') return undefined;
+  if (!state || !job.data || typeof job.data !== 'object') return undefined;
+  // Redis is a trust boundary for the reader too: data that is no envelope (altered in Redis,
+  // failed by the worker as SCHEMA_INVALID) is shown from BullMQ's own fields, not a 500.
+  const parsed = TaskEnvelopeSchema.safeParse(job.data);
+  const envelope = parsed.success ? parsed.data : undefined;
   const records = parseAttemptRecords(logs);
   const history = new TaskHistory();
   const initialDelay = job.opts.delay ?? 0;
@@ -79,12 +82,12 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: reado
   const failure = state === 'failed' ? (lastRecord ?? undefined) : undefined;
   const progress = job.progress;
   return {
-    id: envelope.id ?? String(job.id),
-    role: envelope.role ?? job.name,
+    id: envelope?.id ?? String(job.id),
+    role: envelope?.role ?? job.name,
     state,
     attempts: state === 'active' ? job.attemptsMade + 1 : job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
-    createdAt: envelope.createdAt ?? new Date(job.timestamp).toISOString(),
+    createdAt: envelope?.createdAt ?? new Date(job.timestamp).toISOString(),
     ...(firstStart ? { startedAt: new Date(firstStart).toISOString() } : {}),
     ...(job.finishedOn && (state === 'completed' || state === 'failed') ? { finishedAt: new Date(job.finishedOn).toISOString() } : {}),
     ...(typeof progress === 'number' ? (progress > 0 ? { progress } : {}) : progress && typeof progress === 'object' ? { progress: progress as Record<string, unknown> } : {}),
@@ -96,8 +99,8 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: reado
             : { code: 'ERROR', message: job.failedReason ?? 'failed', attempt: job.attemptsMade },
         }
       : {}),
-    correlationId: envelope.metadata?.correlationId ?? envelope.id,
-    causationId: envelope.metadata?.causationId ?? null,
+    correlationId: envelope?.metadata.correlationId ?? String(job.id),
+    causationId: envelope?.metadata.causationId ?? null,
     history: history.toJSON(),
   };
 }

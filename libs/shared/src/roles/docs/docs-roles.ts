@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineRole } from '../../contracts/role';
 import { PermanentTaskError } from '../../errors/permanent-task-error';
 import { DocumentStore } from './document-store';
-import { analyseChunk, ChunkStatisticsSchema, splitIntoChunks } from './text-statistics';
+import { analyseChunk, ChunkStatisticsSchema, endsParagraph, splitIntoChunks } from './text-statistics';
 
 /**
  * A small layered pipeline (coordination → processing → storage), each layer its own role:
@@ -23,6 +23,8 @@ export const DocsAnalyzePayloadSchema = z
     documentId: z.uuid(),
     chunkIndex: z.number().int().min(0),
     chunkCount: z.number().int().min(1),
+    /** False when this chunk continues the previous chunk's paragraph. */
+    startsParagraph: z.boolean().default(true),
     text: z.string(),
   })
   .strict();
@@ -52,7 +54,8 @@ export const docsIngestRole = defineRole({
     // Sending is idempotent per attempt only through the store; a retried ingest re-sends
     // chunks, which docs.store absorbs (chunk fields are overwritten with equal values).
     for (const [chunkIndex, chunk] of chunks.entries()) {
-      await ctx.send('docs.analyze', { documentId, chunkIndex, chunkCount: chunks.length, text: chunk });
+      const startsParagraph = endsParagraph(chunks[chunkIndex - 1]);
+      await ctx.send('docs.analyze', { documentId, chunkIndex, chunkCount: chunks.length, startsParagraph, text: chunk });
     }
     ctx.log.debug({ documentId, chunks: chunks.length }, 'document split');
     return { documentId, chunks: chunks.length };
@@ -66,8 +69,8 @@ export const docsAnalyzeRole = defineRole({
   output: z.object({ words: z.number().int() }),
   concurrency: 20,
   handler: async (message, ctx) => {
-    const { documentId, chunkIndex, chunkCount, text } = message.payload;
-    const stats = analyseChunk(text);
+    const { documentId, chunkIndex, chunkCount, startsParagraph, text } = message.payload;
+    const stats = analyseChunk(text, { startsParagraph, endsText: chunkIndex === chunkCount - 1 });
     await ctx.send('docs.store', { documentId, chunkIndex, chunkCount, stats });
     return { words: stats.words };
   },

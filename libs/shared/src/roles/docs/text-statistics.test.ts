@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyseChunk, mergeStatistics, splitIntoChunks } from './text-statistics';
+import { analyseChunk, endsParagraph, mergeStatistics, splitIntoChunks } from './text-statistics';
 
 const text = 'Queues decouple producers from consumers. Workers scale out!\n\nA queue holds tasks; a worker runs them. Queues and workers';
 
@@ -17,7 +17,20 @@ describe('document statistics', () => {
     expect(chunks.length).toBeGreaterThan(5);
     expect(chunks.join('')).toBe(long);
     expect(chunks.every((chunk) => chunk.length <= 200)).toBe(true);
-    expect(mergeStatistics(chunks.map(analyseChunk))).toEqual(mergeStatistics([analyseChunk(long)]));
+    const analysed = chunks.map((chunk, index) =>
+      analyseChunk(chunk, { startsParagraph: endsParagraph(chunks[index - 1]), endsText: index === chunks.length - 1 }),
+    );
+    expect(mergeStatistics(analysed)).toEqual(mergeStatistics([analyseChunk(long)]));
+  });
+
+  it('counts paragraphs and sentences that span chunks once', () => {
+    const paragraph = Array.from({ length: 8 }, () => 'This sentence has several words in it and goes on').join(', ') + '.';
+    const long = [paragraph, paragraph, `${paragraph} And a last one without a stop`].join('\n\n');
+    const chunks = splitIntoChunks(long, 120);
+    const analysed = chunks.map((chunk, index) =>
+      analyseChunk(chunk, { startsParagraph: endsParagraph(chunks[index - 1]), endsText: index === chunks.length - 1 }),
+    );
+    expect(mergeStatistics(analysed)).toMatchObject({ paragraphs: 3, sentences: 4 });
   });
 
   it('never cuts a word unless a single word is longer than a chunk', () => {

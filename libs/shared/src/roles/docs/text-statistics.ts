@@ -35,7 +35,15 @@ const SENTENCE_END = /[.!?…]+(?=\s|$)/g;
 /** Words per minute used for the reading-time estimate. */
 const READING_WPM = 230;
 
-export function analyseChunk(text: string): ChunkStatistics {
+/** Where a chunk sits in its document, so counts that span chunks are made once. */
+export interface ChunkPosition {
+  /** False when the chunk continues a paragraph begun in the chunk before. */
+  startsParagraph: boolean;
+  /** True for the document's last chunk: trailing text without a full stop is a sentence only there. */
+  endsText: boolean;
+}
+
+export function analyseChunk(text: string, position: ChunkPosition = { startsParagraph: true, endsText: true }): ChunkStatistics {
   const frequencies: Record<string, number> = Object.create(null);
   let words = 0;
   let letters = 0;
@@ -47,10 +55,17 @@ export function analyseChunk(text: string): ChunkStatistics {
   }
   const trimmed = text.trim();
   const sentenceEnds = trimmed.match(SENTENCE_END)?.length ?? 0;
-  // Text after the last full stop is a sentence too.
-  const sentences = sentenceEnds + (trimmed !== '' && !/[.!?…]$/.test(trimmed) ? 1 : 0);
-  const paragraphs = trimmed === '' ? 0 : trimmed.split(/\n\s*\n/).length;
-  return { characters: text.length, words, sentences, paragraphs, letters, frequencies: { ...frequencies } };
+  // A sentence is counted where it ends; text after the document's last full stop is one too.
+  const unfinished = position.endsText && trimmed !== '' && !/[.!?…]$/.test(trimmed) ? 1 : 0;
+  // Paragraphs are counted where they start, so one spanning chunks is counted once.
+  const pieces = trimmed === '' ? 0 : trimmed.split(/\n\s*\n/).length;
+  const paragraphs = Math.max(0, pieces - (position.startsParagraph ? 0 : 1));
+  return { characters: text.length, words, sentences: sentenceEnds + unfinished, paragraphs, letters, frequencies: { ...frequencies } };
+}
+
+/** Whether the chunk after `previous` begins a new paragraph (the split prefers paragraph breaks). */
+export function endsParagraph(previous: string | undefined): boolean {
+  return previous === undefined || /\n\s*\n\s*$/.test(previous);
 }
 
 export function mergeStatistics(chunks: readonly ChunkStatistics[], topN = 10): DocumentReport {

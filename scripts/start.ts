@@ -1,0 +1,119 @@
+/**
+ * `npm start`: the whole platform on one machine, for a newcomer. Uses the Redis at REDIS_URL
+ * when it answers, otherwise starts a private redis-server; builds; starts the API and
+ * WORKER_REPLICAS workers; prints where everything is; stops it all cleanly on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ConfigError, loadConfig, roleRegistry, withDevKeys } from '../libs/shared/src';
+import { API_MAIN, buildApps, ROOT, WORKER_MAIN } from './lib/build';
+import { hasRedisServer, INSTALL_REDIS_HINT, redisAnswers, startPrivateRedis } from './lib/local-redis';
+
+const STATE_DIR = resolve(ROOT, '.taskyard');
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const { env, devKeysFile } = withDevKeys(process.env, STATE_DIR);
+  const config = loadConfig(env, { knownRoles: roleRegistry.names() });
+  const children: { name: string; child: ChildProcess }[] = [];
+  let redisChild: ChildProcess | undefined;
+
+  if (await redisAnswers(config.redisUrl)) {
+    say(`taskyard: using the Redis at ${config.redisUrl}`);
+  } else {
+    const url = new URL(config.redisUrl);
+    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname)) {
+      throw new Error(`the Redis at ${config.redisUrl} does not answer; start it or change REDIS_URL`);
+    }
+    if (!hasRedisServer()) {
+      process.stderr.write(`taskyard: no Redis answers at ${config.redisUrl} and there is no redis-server binary.\n${INSTALL_REDIS_HINT}\n`);
+      process.exit(1);
+    }
+    const dir = resolve(STATE_DIR, 'redis');
+    redisChild = await startPrivateRedis(Number(url.port || 6379), dir);
+    say(`taskyard: no Redis answered at ${config.redisUrl}, so I started a private redis-server there (data in ${dir}, AOF on)`);
+  }
+
+  buildApps();
+  const childEnv = { ...env, LOG_PRETTY: env['LOG_PRETTY'] ?? 'true' };
+  const launch = (name: string, main: string, extra: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [main], { cwd: ROOT, env: { ...childEnv, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+    }
+    child.on('exit', (code, signal) => {
+      if (!stopping) {
+        say(`taskyard: ${name} exited (${signal ?? code}); stopping everything`);
+        void stop(1);
+      }
+    });
+    children.push({ name, child });
+  };
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('\ntaskyard: stopping (workers finish their active tasks first)…');
+    await Promise.all(children.map(({ child }) => exitOf(child, 'SIGTERM', config.shutdownTimeoutMs + 2000)));
+    if (redisChild) await exitOf(redisChild, 'SIGTERM', 10_000);
+    say('taskyard: stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  launch('api', API_MAIN);
+  for (let i = 1; i <= config.workerReplicas; i++) launch(`worker-${i}`, WORKER_MAIN);
+
+  const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  await waitForReady(`${base}/health/ready`);
+  const apiKey = config.apiKeys[0]!;
+  say();
+  say('Taskyard is running.');
+  say(`  API          ${base}/v1   (Authorization: Bearer <secret>)`);
+  say(`  API docs     ${base}/docs`);
+  say(`  Bull Board   ${base}/admin/queues   (user "${apiKey.id}", password = the key's secret)`);
+  say(`  Metrics      ${base}/metrics`);
+  say(`  Workers      ${config.workerReplicas} replicas, roles: ${config.roles.join(', ')}`);
+  if (devKeysFile) say(`  API key      ${apiKey.id}:${apiKey.secret}   (development key, from ${devKeysFile})`);
+  say();
+  say('Submit a task:');
+  say(
+    `  curl -s -X POST ${base}/v1/tasks -H 'authorization: Bearer ${apiKey.secret}' -H 'content-type: application/json' \\\n` +
+      `    -d '{"role":"echo","payload":{"message":"hello, taskyard"}}'`,
+  );
+  say(`then: curl -s ${base}/v1/tasks/<id> -H 'authorization: Bearer ${apiKey.secret}'`);
+  say('Press Ctrl-C to stop.');
+  say();
+}
+
+function exitOf(child: ChildProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveExit) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveExit();
+    });
+    child.kill(signal);
+  });
+}
+
+async function waitForReady(url: string): Promise<void> {
+  for (let tries = 0; tries < 300; tries++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  throw new Error(`the API did not become ready at ${url}`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`taskyard: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
