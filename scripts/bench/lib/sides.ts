@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ROOT } from '../../lib/build';
+import { freePort } from './free-port';
+import { BenchProcess } from './launcher';
+
+export type SideName = 'taskyard' | 'raw';
+
+/** How long finished tasks are kept (Taskyard's TASK_RETENTION_*; the same removeOn* options for raw). */
+export interface Retention {
+  ageSeconds: number;
+  count: number;
+}
+
+/** Long enough for every scenario but the soak to read its finished jobs back. */
+export const KEEP_ALL: Retention = { ageSeconds: 3600, count: 1_000_000 };
+
+export const ECHO = 'echo';
+export const ECHO_PAYLOAD = { message: 'hello, taskyard' };
+/** The echo role's own concurrency: what a worker runs when the scenario does not set one. */
+const ECHO_CONCURRENCY = 50;
+
+export interface ApiHandle {
+  process: BenchProcess;
+  /** POST one task here (body `{ role, payload }`). */
+  submitUrl: string;
+  /** POST `{ tasks: [...] }` here. */
+  batchUrl: string;
+  headers: Record<string, string>;
+}
+
+export interface StartOptions {
+  retention?: Retention;
+  /** Run under `node --cpu-prof`, writing the profile into this directory on exit. */
+  profileDir?: string | undefined;
+}
+
+/**
+ * One side of a comparison: Taskyard's real processes, or their raw-BullMQ counterparts. Both
+ * take the same `{ role, payload }` bodies, use the same job options and the same Redis, each
+ * under its own key prefix.
+ */
+export interface Side {
+  readonly name: SideName;
+  readonly prefix: string;
+  startApi(options?: StartOptions): Promise<ApiHandle>;
+  startWorker(options: StartOptions & { concurrency?: number }): Promise<BenchProcess>;
+  /** Adds `count` echo jobs straight to Redis, exactly as this side's API would have enqueued them. */
+  enqueue(redis: Redis, count: number, retention?: Retention): Promise<void>;
+  /** The job options this side gives an echo task (a producer adding directly uses them too). */
+  jobOptions(retention?: Retention): JobsOptions;
+}
+
+const RAW_API = resolve(ROOT, 'scripts/bench/raw/raw-api.ts');
+const RAW_WORKER = resolve(ROOT, 'scripts/bench/raw/raw-worker.ts');
+const ENQUEUE_CHUNK = 1000;
+
+const profileFlags = (dir: string | undefined) => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
+
+/** The compiled shared lib of the build under test (what its API uses to make messages). */
+type SharedLib = typeof import('../../../libs/shared/src');
+
+export class TaskyardSide implements Side {
+  readonly name = 'taskyard' as const;
+  readonly prefix = 'bench-ty';
+  /** Fresh keys for each run: nothing here is a real secret. */
+  readonly apiKey = { id: 'bench', secret: randomBytes(24).toString('base64url') };
+  readonly signingKey = { id: 'bench-1', secret: randomBytes(24).toString('base64url') };
+  private readonly apiMain: string;
+  private readonly workerMain: string;
+  private readonly lib: SharedLib;
+  private readonly signer: InstanceType<SharedLib['MessageSigner']>;
+
+  /** `root`: the checkout whose build (apps/*\/dist, libs/shared/dist) is measured; this one by default. */
+  constructor(
+    private readonly redisUrl: string,
+    root: string = ROOT,
+  ) {
+    this.apiMain = resolve(root, 'apps/api/dist/main.js');
+    this.workerMain = resolve(root, 'apps/workers/dist/main.js');
+    this.lib = createRequire(resolve(root, 'package.json'))(resolve(root, 'libs/shared/dist/index.js')) as SharedLib;
+    this.signer = new this.lib.MessageSigner([this.signingKey]);
+  }
+
+  env(retention: Retention = KEEP_ALL, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      NODE_ENV: 'production',
+      REDIS_URL: this.redisUrl,
+      QUEUE_PREFIX: this.prefix,
+      API_KEYS: `${this.apiKey.id}:${this.apiKey.secret}`,
+      SIGNING_KEYS: `${this.signingKey.id}:${this.signingKey.secret}`,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      TASK_RETENTION_SECONDS: String(retention.ageSeconds),
+      TASK_RETENTION_COUNT: String(retention.count),
+      ...extra,
+    };
+  }
+
+  async startApi({ retention, profileDir }: StartOptions = {}): Promise<ApiHandle> {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const process = await BenchProcess.start({
+      name: 'taskyard-api',
+      args: [this.apiMain],
+      nodeFlags: profileFlags(profileDir),
+      env: this.env(retention, { PORT: String(port) }),
+      readyUrl: `${base}/health/ready`,
+    });
+    return {
+      process,
+      submitUrl: `${base}/v1/tasks`,
+      batchUrl: `${base}/v1/tasks/batch`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.apiKey.secret}` },
+    };
+  }
+
+  async startWorker({ retention, profileDir, concurrency }: StartOptions & { concurrency?: number }): Promise<BenchProcess> {
+    const metricsPort = await freePort();
+    return BenchProcess.start({
+      name: 'taskyard-worker',
+      args: [this.workerMain],
+      nodeFlags: profileFlags(profileDir),
+      // The role's concurrency comes from the deployment override ROLE_ECHO_CONCURRENCY.
+      env: this.env(retention, {
+        ROLES: ECHO,
+        METRICS_PORT: String(metricsPort),
+        ...(concurrency ? { ROLE_ECHO_CONCURRENCY: String(concurrency) } : {}),
+      }),
+      readyUrl: `http://127.0.0.1:${metricsPort}/health/ready`,
+    });
+  }
+
+  jobOptions(retention: Retention = KEEP_ALL): JobsOptions {
+    return this.lib.jobOptionsFor(this.lib.echoRole, 'unused', retention);
+  }
+
+  async enqueue(redis: Redis, count: number, retention: Retention = KEEP_ALL): Promise<void> {
+    const queue = new Queue(ECHO, { connection: redis, prefix: this.prefix });
+    try {
+      for (let done = 0; done < count; done += ENQUEUE_CHUNK) {
+        const jobs = Array.from({ length: Math.min(ENQUEUE_CHUNK, count - done) }, () => {
+          // What the API's submitter does for each task (the same lib build).
+          const message = this.lib.createMessage({ role: ECHO, payload: ECHO_PAYLOAD, source: `api:${this.apiKey.id}` }, this.signer);
+          return { name: ECHO, data: message, opts: this.lib.jobOptionsFor(this.lib.echoRole, message.id, retention) };
+        });
+        await queue.addBulk(jobs);
+      }
+    } finally {
+      await queue.close();
+    }
+  }
+}
+
+export class RawSide implements Side {
+  readonly name = 'raw' as const;
+  readonly prefix = 'bench-rw';
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly taskyard: TaskyardSide,
+  ) {}
+
+  /** Taskyard's options for an echo task, less the job id (raw jobs get BullMQ's own ids). */
+  jobOptions(retention: Retention = KEEP_ALL): JobsOptions {
+    const { jobId: _jobId, ...options } = this.taskyard.jobOptions(retention);
+    return options;
+  }
+
+  async startApi({ retention, profileDir }: StartOptions = {}): Promise<ApiHandle> {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const process = await BenchProcess.start({
+      name: 'raw-api',
+      args: [RAW_API],
+      nodeFlags: ['--import', 'tsx', ...profileFlags(profileDir)],
+      env: { REDIS_URL: this.redisUrl, QUEUE_PREFIX: this.prefix, PORT: String(port), JOB_OPTIONS: JSON.stringify(this.jobOptions(retention)) },
+      readyLine: 'ready',
+    });
+    return { process, submitUrl: `${base}/tasks`, batchUrl: `${base}/tasks/batch`, headers: { 'content-type': 'application/json' } };
+  }
+
+  async startWorker({ profileDir, concurrency }: StartOptions & { concurrency?: number }): Promise<BenchProcess> {
+    return BenchProcess.start({
+      name: 'raw-worker',
+      args: [RAW_WORKER],
+      nodeFlags: ['--import', 'tsx', ...profileFlags(profileDir)],
+      // Echo's own concurrency when none is given, as a Taskyard worker would use.
+      env: { REDIS_URL: this.redisUrl, QUEUE_PREFIX: this.prefix, QUEUE: ECHO, CONCURRENCY: String(concurrency ?? ECHO_CONCURRENCY) },
+      readyLine: 'ready',
+    });
+  }
+
+  async enqueue(redis: Redis, count: number, retention: Retention = KEEP_ALL): Promise<void> {
+    const queue = new Queue(ECHO, { connection: redis, prefix: this.prefix });
+    const opts = this.jobOptions(retention);
+    try {
+      for (let done = 0; done < count; done += ENQUEUE_CHUNK) {
+        const jobs = Array.from({ length: Math.min(ENQUEUE_CHUNK, count - done) }, () => ({ name: ECHO, data: ECHO_PAYLOAD, opts }));
+        await queue.addBulk(jobs);
+      }
+    } finally {
+      await queue.close();
+    }
+  }
+}
