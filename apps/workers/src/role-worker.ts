@@ -10,6 +10,7 @@ import {
   type AnyRole,
   type AttemptRecord,
   type Logger,
+  type TaskMessage,
   type RoleQueues,
   type WorkerMetrics,
 } from '@taskyard/shared';
@@ -36,19 +37,26 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
     const startedAt = Date.now();
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
-    let log = roleLog.child({ taskId: job.id, attempt });
+    // The task's child logger is made on first use: debug lines are off in production, and a
+    // child per task showed in the worker's profile.
+    let message: TaskMessage | undefined;
+    let taskLog: Logger | undefined;
+    const log = () =>
+      (taskLog ??= message
+        ? roleLog.child({ taskId: message.id, correlationId: message.metadata.correlationId, attempt })
+        : roleLog.child({ taskId: job.id, attempt }));
     series.active.inc();
     try {
-      const message = openMessage(job.data, role, deps.signer);
-      log = roleLog.child({ taskId: message.id, correlationId: message.metadata.correlationId, attempt });
-      log.debug('task started');
+      const opened = openMessage(job.data, role, deps.signer);
+      message = opened;
+      if (roleLog.isLevelEnabled('debug')) log().debug('task started');
       const result = await runWithTimeout(role.timeoutMs, (signal) =>
-        role.handler(message, createTaskContext(deps, role, job, message, log, signal)),
+        role.handler(opened, createTaskContext(deps, role, job, opened, log, signal)),
       );
       const output = checkOutput(role, result);
       series.completed.inc();
       series.duration.observe((Date.now() - startedAt) / 1000);
-      log.debug('task completed');
+      if (roleLog.isLevelEnabled('debug')) log().debug('task completed');
       return output;
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
@@ -64,8 +72,8 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
         error: { code: errorCode(error), message: error.message },
       };
       // One write, on the failure path only: the task's history shows every failed attempt.
-      await job.log(JSON.stringify(record)).catch((logErr: unknown) => log.warn({ err: logErr }, 'could not record the failed attempt'));
-      log[willRetry ? 'warn' : 'error']({ err: error, code: record.error.code, willRetry }, willRetry ? 'attempt failed, will retry' : 'task failed');
+      await job.log(JSON.stringify(record)).catch((logErr: unknown) => log().warn({ err: logErr }, 'could not record the failed attempt'));
+      log()[willRetry ? 'warn' : 'error']({ err: error, code: record.error.code, willRetry }, willRetry ? 'attempt failed, will retry' : 'task failed');
       throw error;
     } finally {
       series.active.dec();

@@ -1,27 +1,39 @@
 import { TaskTimeoutError } from '@taskyard/shared';
 
 /**
- * Runs `work` with an AbortSignal that fires after `timeoutMs`. The attempt ends with a
- * TaskTimeoutError at the deadline even if the handler ignores its signal, so a stuck handler
- * cannot hold its slot forever (it keeps running in the background until it notices).
+ * Runs `work` under a deadline: the attempt ends with a TaskTimeoutError after `timeoutMs` even
+ * if the handler ignores its signal, so a stuck handler cannot hold its slot forever (it keeps
+ * running in the background until it notices). The AbortSignal is made on first use only: most
+ * handlers never look at it, and an AbortController per task shows in the worker's profile.
  */
-export async function runWithTimeout<T>(timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TaskTimeoutError(timeoutMs);
-      controller.abort(error);
-      reject(error);
+export function runWithTimeout<T>(timeoutMs: number, work: (signal: () => AbortSignal) => Promise<T>): Promise<T> {
+  let controller: AbortController | undefined;
+  let timedOut: TaskTimeoutError | undefined;
+  const signal = () => {
+    controller ??= new AbortController();
+    if (timedOut && !controller.signal.aborted) controller.abort(timedOut);
+    return controller.signal;
+  };
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      timedOut = new TaskTimeoutError(timeoutMs);
+      controller?.abort(timedOut);
+      reject(timedOut);
     }, timeoutMs);
-  });
-  try {
-    return await Promise.race([work(controller.signal), deadline]);
-  } catch (err) {
+    const settle = (outcome: () => void) => {
+      clearTimeout(timer);
+      outcome();
+    };
+    let running: Promise<T>;
+    try {
+      running = work(signal);
+    } catch (err) {
+      return settle(() => reject(err));
+    }
     // A handler that rethrows the abort reason, or an AbortError from a timer, is a timeout too.
-    if (controller.signal.aborted) throw controller.signal.reason as Error;
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+    running.then(
+      (value) => settle(() => resolve(value)),
+      (err: unknown) => settle(() => reject(timedOut ?? err)),
+    );
+  });
 }

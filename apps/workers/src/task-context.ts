@@ -24,34 +24,71 @@ export interface ContextDeps {
   config: TaskyardConfig;
 }
 
-/** Builds the context one attempt's handler receives. */
+/**
+ * The context one attempt's handler receives. A class, so a task costs one small object (the
+ * methods live on the prototype), and `log` and `signal` are made on first read: a pino child
+ * logger and an AbortController per task cost more than the rest of an echo task's processing in
+ * the worker's profile, and most handlers use neither.
+ */
+class AttemptContext implements TaskContext {
+  readonly attempt: number;
+  readonly maxAttempts: number;
+
+  constructor(
+    private readonly deps: ContextDeps,
+    private readonly role: AnyRole,
+    private readonly job: Job,
+    private readonly message: TaskMessage,
+    private readonly makeLog: () => Logger,
+    private readonly makeSignal: () => AbortSignal,
+  ) {
+    this.attempt = job.attemptsMade + 1;
+    this.maxAttempts = job.opts.attempts ?? 1;
+  }
+
+  get log(): Logger {
+    return this.makeLog();
+  }
+
+  get signal(): AbortSignal {
+    return this.makeSignal();
+  }
+
+  get redis(): Redis {
+    return this.deps.redis;
+  }
+
+  get keyPrefix(): string {
+    return this.deps.config.queuePrefix;
+  }
+
+  progress(value: number | object): Promise<void> {
+    return this.job.updateProgress(value);
+  }
+
+  async send(target: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string }> {
+    const { deps, role } = this;
+    const targetRole = deps.registry.get(target);
+    if (!targetRole) throw new PermanentTaskError(`role "${role.name}" sent a task to unknown role "${target}"`, 'UNKNOWN_ROLE');
+    const parsed = targetRole.input.safeParse(payload);
+    if (!parsed.success) {
+      const detail = toIssues(parsed.error).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+      throw new PermanentTaskError(`role "${role.name}" sent an invalid "${target}" payload: ${detail}`, 'SEND_INVALID');
+    }
+    const next = deriveMessage(this.message, { role: target, payload: parsed.data, source: `role:${role.name}` }, deps.signer);
+    await deps.queues.get(target).add(target, next, jobOptionsFor(targetRole, next.id, deps.config.retention, options));
+    return { id: next.id };
+  }
+}
+
+/** Builds the context one attempt's handler receives; `log` and `signal` are made on first use. */
 export function createTaskContext(
   deps: ContextDeps,
   role: AnyRole,
   job: Job,
   message: TaskMessage,
-  log: Logger,
-  signal: AbortSignal,
+  log: () => Logger,
+  signal: () => AbortSignal,
 ): TaskContext {
-  return {
-    log,
-    signal,
-    attempt: job.attemptsMade + 1,
-    maxAttempts: job.opts.attempts ?? 1,
-    redis: deps.redis,
-    keyPrefix: deps.config.queuePrefix,
-    progress: (value) => job.updateProgress(value),
-    send: async (target: string, payload: unknown, options: SendOptions = {}) => {
-      const targetRole = deps.registry.get(target);
-      if (!targetRole) throw new PermanentTaskError(`role "${role.name}" sent a task to unknown role "${target}"`, 'UNKNOWN_ROLE');
-      const parsed = targetRole.input.safeParse(payload);
-      if (!parsed.success) {
-        const detail = toIssues(parsed.error).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-        throw new PermanentTaskError(`role "${role.name}" sent an invalid "${target}" payload: ${detail}`, 'SEND_INVALID');
-      }
-      const next = deriveMessage(message, { role: target, payload: parsed.data, source: `role:${role.name}` }, deps.signer);
-      await deps.queues.get(target).add(target, next, jobOptionsFor(targetRole, next.id, deps.config.retention, options));
-      return { id: next.id };
-    },
-  };
+  return new AttemptContext(deps, role, job, message, log, signal);
 }

@@ -15,6 +15,9 @@ export class ApiMetrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly submitted: Counter<'role'>;
+  /** Label children, resolved once per route and status or per role rather than on every request. */
+  private readonly http = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'route' | 'status_code'> }>();
+  private readonly submittedByRole = new Map<string, Counter.Internal>();
 
   constructor(queues: RoleQueues, registry: RoleRegistry) {
     collectDefaultMetrics({ register: this.registry, prefix: 'taskyard_api_' });
@@ -37,7 +40,7 @@ export class ApiMetrics {
       labelNames: ['role'],
       registers: [this.registry],
     });
-    for (const role of registry.names()) this.submitted.labels(role);
+    for (const role of registry.names()) this.submittedByRole.set(role, this.submitted.labels(role));
     new Gauge({
       name: METRIC.queueJobs,
       help: 'Jobs in each role queue, by state (read from Redis at scrape time)',
@@ -57,6 +60,23 @@ export class ApiMetrics {
         }
       },
     });
+  }
+
+  /** The request counter and duration histogram of one method, route and status. */
+  httpSeries(method: string, route: string, statusCode: number): { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'route' | 'status_code'> } {
+    const key = `${method} ${statusCode} ${route}`;
+    let series = this.http.get(key);
+    if (!series) {
+      const labels = [method, route, String(statusCode)] as const;
+      series = { requests: this.httpRequests.labels(...labels), duration: this.httpDuration.labels(...labels) };
+      this.http.set(key, series);
+    }
+    return series;
+  }
+
+  /** Counts tasks accepted for `role`. */
+  countSubmitted(role: string, count = 1): void {
+    (this.submittedByRole.get(role) ?? this.submitted.labels(role)).inc(count);
   }
 }
 

@@ -6,9 +6,9 @@ import type { ApiMetrics } from './api-metrics';
 export const metricsPlugin = fp<{ metrics: ApiMetrics }>(
   async (app: FastifyInstance, { metrics }) => {
     app.addHook('onResponse', async (request, reply) => {
-      const labels = [request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode)] as const;
-      metrics.httpRequests.labels(...labels).inc();
-      metrics.httpDuration.labels(...labels).observe(reply.elapsedTime / 1000);
+      const series = metrics.httpSeries(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+      series.requests.inc();
+      series.duration.observe(reply.elapsedTime / 1000);
     });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       void reply.type(metrics.registry.contentType);

@@ -57,19 +57,20 @@ export interface NewMessage {
 /** Creates, signs and freezes a message that starts a new piece of work. */
 export function createMessage(input: NewMessage, signer: MessageSigner): TaskMessage {
   const id = randomUUID();
+  // Members in canonical (sorted) order, here and in deriveMessage: canonicalJson's fast path.
   return seal(
     {
+      createdAt: new Date().toISOString(),
       id,
-      role: input.role,
-      payload: input.payload,
       metadata: {
-        correlationId: input.correlationId ?? id,
         causationId: null,
+        correlationId: input.correlationId ?? id,
+        labels: input.labels ?? {},
         source: input.source,
         ...(input.tenant === undefined ? {} : { tenant: input.tenant }),
-        labels: input.labels ?? {},
       },
-      createdAt: new Date().toISOString(),
+      payload: input.payload,
+      role: input.role,
       schemaVersion: TASK_SCHEMA_VERSION,
     },
     signer,
@@ -85,13 +86,20 @@ export function deriveMessage(
   next: { role: string; payload: unknown; source: string },
   signer: MessageSigner,
 ): TaskMessage {
+  const { tenant } = parent.metadata;
   return seal(
     {
-      id: randomUUID(),
-      role: next.role,
-      payload: next.payload,
-      metadata: { ...parent.metadata, causationId: parent.id, source: next.source, labels: { ...parent.metadata.labels } },
       createdAt: new Date().toISOString(),
+      id: randomUUID(),
+      metadata: {
+        causationId: parent.id,
+        correlationId: parent.metadata.correlationId,
+        labels: { ...parent.metadata.labels },
+        source: next.source,
+        ...(tenant === undefined ? {} : { tenant }),
+      },
+      payload: next.payload,
+      role: next.role,
       schemaVersion: TASK_SCHEMA_VERSION,
     },
     signer,
@@ -105,5 +113,6 @@ export function signedContent(message: DeepReadonly<TaskEnvelope> | TaskEnvelope
 }
 
 function seal(content: Omit<TaskEnvelope, 'signature'>, signer: MessageSigner): TaskMessage {
+  // `signature` sorts last, so the stored message stays canonical.
   return deepFreeze({ ...content, signature: signer.sign(content) });
 }

@@ -15,7 +15,39 @@ export class JsonDepthError extends TaskyardError {
  * made a JSON round trip through Redis serialises to the same bytes it was signed over.
  */
 export function canonicalJson(value: unknown, maxDepth = MAX_JSON_DEPTH): string {
-  return write(value, 0, maxDepth);
+  // Messages are built with their keys in order (see envelope.ts), so most values are canonical
+  // already: checking that is ~4x cheaper than writing them out member by member.
+  return isCanonical(value, 0, maxDepth) ? JSON.stringify(value) : write(value, 0, maxDepth);
+}
+
+/**
+ * True when JSON.stringify(value) is its canonical form: every object's keys sorted, no member
+ * JSON.stringify would drop or rewrite (undefined, functions, symbols, toJSON), not too deep.
+ */
+function isCanonical(value: unknown, depth: number, maxDepth: number): boolean {
+  if (value === null) return true;
+  const type = typeof value;
+  if (type === 'string' || type === 'number' || type === 'boolean') return true;
+  if (type !== 'object' || depth >= maxDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!isCanonical(value[i], depth + 1, maxDepth)) return false;
+    }
+    return true;
+  }
+  // Plain objects only: boxed primitives, dates and class instances take the careful path.
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  const record = value as Record<string, unknown>;
+  let previous: string | undefined;
+  for (const key in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, key)) return false;
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+    if (!isCanonical(record[key], depth + 1, maxDepth)) return false;
+  }
+  return true;
 }
 
 function write(value: unknown, depth: number, maxDepth: number): string {

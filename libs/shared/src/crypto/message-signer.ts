@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 import type { NamedSecret } from './key-ring';
 import { TaskyardError } from '../errors/taskyard-error';
@@ -16,14 +16,15 @@ export interface MessageSignature {
  * prepending a new one and dropping the old one once no message signed with it is queued.
  */
 export class MessageSigner {
-  private readonly keys: ReadonlyMap<string, Buffer>;
-  private readonly current: { kid: string; key: Buffer };
+  // KeyObjects: the secret is imported once, not on every createHmac.
+  private readonly keys: ReadonlyMap<string, KeyObject>;
+  private readonly current: { kid: string; key: KeyObject };
 
   constructor(keys: readonly NamedSecret[]) {
     const first = keys[0];
     if (!first) throw new TaskyardError('NO_SIGNING_KEYS', 'MessageSigner needs at least one signing key');
-    this.keys = new Map(keys.map((key) => [key.id, Buffer.from(key.secret, 'utf8')]));
-    this.current = { kid: first.id, key: Buffer.from(first.secret, 'utf8') };
+    this.keys = new Map(keys.map((key) => [key.id, createSecretKey(Buffer.from(key.secret, 'utf8'))]));
+    this.current = { kid: first.id, key: this.keys.get(first.id)! };
   }
 
   /** Signs the canonical form of `content` (every member of the message but the signature). */
@@ -45,6 +46,6 @@ export class MessageSigner {
   }
 }
 
-function hmac(key: Buffer, text: string): string {
+function hmac(key: KeyObject, text: string): string {
   return createHmac('sha256', key).update(text, 'utf8').digest('hex');
 }

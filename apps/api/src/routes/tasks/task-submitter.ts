@@ -44,7 +44,7 @@ export class TaskSubmitter {
     const task = this.prepare(body, keyId, undefined);
     const queue = this.deps.queues.get(task.message.role);
     await withRedis(this.deps.redis, () => queue.add(task.message.role, task.message, task.options));
-    this.deps.metrics.submitted.labels(task.message.role).inc();
+    this.deps.metrics.countSubmitted(task.message.role);
     return task.accepted;
   }
 
@@ -63,7 +63,7 @@ export class TaskSubmitter {
         ),
       ),
     );
-    for (const [role, group] of byRole) this.deps.metrics.submitted.labels(role).inc(group.length);
+    for (const [role, group] of byRole) this.deps.metrics.countSubmitted(role, group.length);
     return tasks.map((task) => task.accepted);
   }
 
