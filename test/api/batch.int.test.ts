@@ -1,22 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../support/api-server';
-import { deletePrefix, testEnv } from '../support/test-env';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for';
-import { WorkerProcess } from '../support/worker-process';
+import { usePlatform } from '../support/platform';
 import { expectError, roleCounts, totalJobs } from './helpers';
 
-const env = testEnv({ ROLES: 'echo' });
-const api = new ApiServer(env);
-const worker = new WorkerProcess(env);
-
-beforeAll(async () => {
-  await Promise.all([api.start(), worker.start()]);
-});
-
-afterAll(async () => {
-  await Promise.all([api.stop(), worker.stop()]);
-  await deletePrefix(env['REDIS_URL']!, env['QUEUE_PREFIX']!);
-});
+const { api } = usePlatform({ ROLES: 'echo' });
 
 const echo = (message: string, extra: Record<string, unknown> = {}) => ({ role: 'echo', payload: { message, ...extra } });
 

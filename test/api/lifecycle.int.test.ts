@@ -1,21 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../support/api-server';
-import { deletePrefix, TEST_API_KEY, testEnv } from '../support/test-env';
-import { WorkerProcess } from '../support/worker-process';
+import { describe, expect, it } from 'vitest';
+import { TEST_API_KEY } from '../support/test-env';
+import { usePlatform } from '../support/platform';
 import { expectError, waitForState } from './helpers';
 
-const env = testEnv({ ROLES: 'echo' });
-const api = new ApiServer(env);
-const worker = new WorkerProcess(env);
-
-beforeAll(async () => {
-  await Promise.all([api.start(), worker.start()]);
-});
-
-afterAll(async () => {
-  await Promise.all([api.stop(), worker.stop()]);
-  await deletePrefix(env['REDIS_URL']!, env['QUEUE_PREFIX']!);
-});
+const { api } = usePlatform({ ROLES: 'echo' });
 
 const states = (task: { history: { state: string }[] }) => task.history.map((entry) => entry.state);
 

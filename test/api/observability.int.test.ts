@@ -1,23 +1,11 @@
 import { roleRegistry } from '@taskyard/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../support/api-server';
-import { deletePrefix, TEST_API_KEY, TEST_SIGNING_KEY, testEnv } from '../support/test-env';
+import { describe, expect, it } from 'vitest';
+import { TEST_API_KEY, TEST_SIGNING_KEY } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
-import { WorkerProcess } from '../support/worker-process';
+import { usePlatform } from '../support/platform';
 import { metricValue, roleCounts, waitForState } from './helpers';
 
-const env = testEnv();
-const api = new ApiServer(env);
-const worker = new WorkerProcess(env);
-
-beforeAll(async () => {
-  await Promise.all([api.start(), worker.start()]);
-});
-
-afterAll(async () => {
-  await Promise.all([api.stop(), worker.stop()]);
-  await deletePrefix(env['REDIS_URL']!, env['QUEUE_PREFIX']!);
-});
+const { env, api, worker } = usePlatform();
 
 describe('GET /v1/roles', () => {
   it('lists every role with its settings and live queue counts', async () => {

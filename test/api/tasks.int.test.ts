@@ -1,21 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiServer } from '../support/api-server';
-import { deletePrefix, testEnv } from '../support/test-env';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for';
-import { WorkerProcess } from '../support/worker-process';
+import { usePlatform } from '../support/platform';
 
-const env = testEnv();
-const api = new ApiServer(env);
-const worker = new WorkerProcess(env);
-
-beforeAll(async () => {
-  await Promise.all([api.start(), worker.start()]);
-});
-
-afterAll(async () => {
-  await Promise.all([api.stop(), worker.stop()]);
-  await deletePrefix(env['REDIS_URL']!, env['QUEUE_PREFIX']!);
-});
+const { api } = usePlatform();
 
 describe('a task submitted over REST', () => {
   it('travels through the queue and a worker process and comes back with its result', async () => {
