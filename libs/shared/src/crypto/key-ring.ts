@@ -1,5 +1,3 @@
-import { TaskyardError } from '../errors/taskyard-error';
-
 /** One named secret: an API key (`id:secret`) or a signing key (`kid:secret`). */
 export interface NamedSecret {
   readonly id: string;
@@ -34,10 +32,4 @@ export function parseNamedSecrets(raw: string): { secrets: NamedSecret[]; proble
     }
   }
   return { secrets, problems };
-}
-
-export class UnknownKeyError extends TaskyardError {
-  constructor(kid: string) {
-    super('UNKNOWN_KEY', `no signing key with id "${kid}"`);
-  }
 }

@@ -1,3 +1,3 @@
 export { createLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logger';
 export { METRIC, type TaskOutcome } from './metric-names';
-export { WorkerMetrics, outcomeSeries, type RoleSeries } from './worker-metrics';
+export { WorkerMetrics, type RoleSeries } from './worker-metrics';

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRIC, type TaskOutcome } from './metric-names';
+import { METRIC } from './metric-names';
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -75,8 +75,4 @@ export interface RoleSeries {
   readonly duration: ReturnType<Histogram<'role'>['labels']>;
   readonly active: ReturnType<Gauge<'role'>['labels']>;
   readonly stalled: ReturnType<Counter<'role'>['labels']>;
-}
-
-export function outcomeSeries(series: RoleSeries, outcome: TaskOutcome) {
-  return series[outcome];
 }
