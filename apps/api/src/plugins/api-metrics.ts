@@ -1,13 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { METRIC, type RoleQueues, type RoleRegistry } from '@taskyard/shared';
-
-const BULLMQ_STATES = {
-  queued: ['waiting', 'prioritized', 'waiting-children'],
-  delayed: ['delayed'],
-  active: ['active'],
-  completed: ['completed'],
-  failed: ['failed'],
-} as const;
+import { toTaskCounts } from '../tasks/bullmq-states';
 
 /** The API process's metrics: HTTP traffic, submissions, and queue depths computed on scrape. */
 export class ApiMetrics {
@@ -54,9 +47,7 @@ export class ApiMetrics {
         this.reset();
         for (const { role, counts: byState } of counts) {
           if (!byState) continue;
-          for (const [state, sources] of Object.entries(BULLMQ_STATES)) {
-            this.labels(role, state).set(sources.reduce((sum, source) => sum + (byState[source] ?? 0), 0));
-          }
+          for (const [state, count] of Object.entries(toTaskCounts(byState))) this.labels(role, state).set(count);
         }
       },
     });
@@ -78,13 +69,4 @@ export class ApiMetrics {
   countSubmitted(role: string, count = 1): void {
     (this.submittedByRole.get(role) ?? this.submitted.labels(role)).inc(count);
   }
-}
-
-/** Folds BullMQ's job counts onto Taskyard's task states. */
-export function toTaskCounts(byState: Record<string, number>): Record<keyof typeof BULLMQ_STATES, number> {
-  const out = {} as Record<keyof typeof BULLMQ_STATES, number>;
-  for (const [state, sources] of Object.entries(BULLMQ_STATES) as [keyof typeof BULLMQ_STATES, readonly string[]][]) {
-    out[state] = sources.reduce((sum, source) => sum + (byState[source] ?? 0), 0);
-  }
-  return out;
 }

@@ -1,3 +1,3 @@
 export { createLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logger';
-export { METRIC, type TaskOutcome } from './metric-names';
+export { METRIC } from './metric-names';
 export { WorkerMetrics, type RoleSeries } from './worker-metrics';

@@ -9,6 +9,3 @@ export const METRIC = Object.freeze({
   httpRequests: 'taskyard_http_requests_total',
   httpDuration: 'taskyard_http_request_duration_seconds',
 });
-
-/** How a task attempt ended. */
-export type TaskOutcome = 'completed' | 'failed' | 'retried';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBodySchema, RoleListSchema, type Redis, type RoleQueues, type RoleRegistry } from '@taskyard/shared';
 import { withRedis } from '../../errors/redis-guard';
-import { toTaskCounts } from '../../plugins/api-metrics';
+import { toTaskCounts } from '../../tasks/bullmq-states';
 
 export interface RolesRoutesOptions {
   registry: RoleRegistry;

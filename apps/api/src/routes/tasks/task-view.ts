@@ -1,4 +1,5 @@
 import type { Job, JobState } from 'bullmq';
+import { toTaskState } from '../../tasks/bullmq-states';
 import {
   AttemptRecordSchema,
   TaskEnvelopeSchema,
@@ -7,23 +8,6 @@ import {
   type TaskState,
   type TaskView,
 } from '@taskyard/shared';
-
-/** BullMQ's job states folded onto the task lifecycle. */
-export function toTaskState(state: JobState | 'unknown'): TaskState | undefined {
-  switch (state) {
-    case 'waiting':
-    case 'waiting-children':
-    case 'prioritized':
-      return 'queued';
-    case 'delayed':
-    case 'active':
-    case 'completed':
-    case 'failed':
-      return state;
-    default:
-      return undefined;
-  }
-}
 
 /** Reads the worker's failed-attempt records out of the job's log lines, ignoring anything else. */
 export function parseAttemptRecords(logs: readonly string[]): AttemptRecord[] {

@@ -1,0 +1,31 @@
+import type { JobState } from 'bullmq';
+import type { QueueCounts, TaskState } from '@taskyard/shared';
+
+/** BullMQ's job states behind each task state: the one place the two vocabularies meet. */
+const BULLMQ_STATES: Readonly<Record<TaskState, readonly string[]>> = {
+  queued: ['waiting', 'prioritized', 'waiting-children'],
+  delayed: ['delayed'],
+  active: ['active'],
+  completed: ['completed'],
+  failed: ['failed'],
+};
+
+const TASK_STATE_OF = new Map<string, TaskState>(
+  (Object.entries(BULLMQ_STATES) as [TaskState, readonly string[]][]).flatMap(([task, sources]) =>
+    sources.map((source) => [source, task] as const),
+  ),
+);
+
+/** The task state of a job in BullMQ state `state`; undefined when the job is gone. */
+export function toTaskState(state: JobState | 'unknown'): TaskState | undefined {
+  return TASK_STATE_OF.get(state);
+}
+
+/** Folds BullMQ's job counts onto task states. */
+export function toTaskCounts(byState: Readonly<Record<string, number>>): QueueCounts {
+  const out = {} as QueueCounts;
+  for (const [state, sources] of Object.entries(BULLMQ_STATES) as [TaskState, readonly string[]][]) {
+    out[state] = sources.reduce((sum, source) => sum + (byState[source] ?? 0), 0);
+  }
+  return out;
+}
