@@ -25,8 +25,7 @@ export interface ContextDeps {
 }
 
 /**
- * The context one attempt's handler receives. A class, so a task costs one small object (the
- * methods live on the prototype), and `log` and `signal` are made on first read: a pino child
+ * The context one attempt's handler receives. `log` and `signal` are made on first read: a pino child
  * logger and an AbortController per task cost more than the rest of an echo task's processing in
  * the worker's profile, and most handlers use neither.
  */
@@ -62,11 +61,10 @@ class AttemptContext implements TaskContext {
     return this.deps.config.queuePrefix;
   }
 
-  progress(value: number | object): Promise<void> {
-    return this.job.updateProgress(value);
-  }
+  // Arrow properties, not methods: handlers may destructure them (`const { send } = ctx`).
+  readonly progress = (value: number | object): Promise<void> => this.job.updateProgress(value);
 
-  async send(target: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string }> {
+  readonly send = async (target: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string }> => {
     const { deps, role } = this;
     const targetRole = deps.registry.get(target);
     if (!targetRole) throw new PermanentTaskError(`role "${role.name}" sent a task to unknown role "${target}"`, 'UNKNOWN_ROLE');
@@ -78,7 +76,7 @@ class AttemptContext implements TaskContext {
     const next = deriveMessage(this.message, { role: target, payload: parsed.data, source: `role:${role.name}` }, deps.signer);
     await deps.queues.get(target).add(target, next, jobOptionsFor(targetRole, next.id, deps.config.retention, options));
     return { id: next.id };
-  }
+  };
 }
 
 /** Builds the context one attempt's handler receives; `log` and `signal` are made on first use. */
