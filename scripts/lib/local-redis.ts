@@ -28,27 +28,54 @@ export const INSTALL_REDIS_HINT = [
   'then run `npm start` again.',
 ].join('\n');
 
+export interface RedisServerOptions {
+  port: number;
+  /** Data directory (created if missing). */
+  dir: string;
+  /** AOF fsync policy, or 'off' for no persistence at all. */
+  appendfsync: 'always' | 'everysec' | 'off';
+  maxmemory?: string | undefined;
+  /** Defaults to noeviction: queues must never lose keys. */
+  maxmemoryPolicy?: string | undefined;
+  /** Extra arguments, e.g. a log file. */
+  extraArgs?: readonly string[];
+}
+
 /**
- * A private redis-server for `npm start`: data in `dir` with AOF on (so queued tasks survive a
- * restart), noeviction (so Redis never drops tasks), bound to loopback.
+ * Starts a redis-server bound to loopback without RDB snapshots and waits until it answers.
+ * The one launcher behind `npm start`'s private Redis, the benchmark's and the tests' own.
  */
-export async function startPrivateRedis(port: number, dir: string): Promise<ChildProcess> {
-  mkdirSync(dir, { recursive: true });
-  const child = spawn(
-    'redis-server',
-    [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-      '--maxmemory-policy', 'noeviction', '--logfile', 'redis.log',
-    ],
-    { stdio: 'ignore' },
-  );
+export async function spawnRedisServer(options: RedisServerOptions): Promise<ChildProcess> {
+  mkdirSync(options.dir, { recursive: true });
+  const { port, dir, appendfsync, maxmemory, maxmemoryPolicy = 'noeviction', extraArgs = [] } = options;
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    '--appendonly', appendfsync === 'off' ? 'no' : 'yes',
+    ...(appendfsync === 'off' ? [] : ['--appendfsync', appendfsync]),
+    '--maxmemory-policy', maxmemoryPolicy,
+    ...(maxmemory ? ['--maxmemory', maxmemory] : []),
+    ...extraArgs,
+  ];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
   const url = `redis://127.0.0.1:${port}`;
-  for (let tries = 0; tries < 50; tries++) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}); see ${dir}/redis.log`);
+  for (let tries = 0; tries < 100; tries++) {
+    if (spawnError) throw new Error(`could not start redis-server (is it installed?): ${spawnError.message}`);
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}) on port ${port}; data dir ${dir}`);
     if (await redisAnswers(url, 500)) return child;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
-  throw new Error(`redis-server did not answer on port ${port}; see ${dir}/redis.log`);
+  throw new Error(`redis-server did not answer on port ${port}`);
+}
+
+/**
+ * `npm start`'s private redis-server: data in `dir` with AOF on (so queued tasks survive a
+ * restart) and noeviction (so Redis never drops tasks).
+ */
+export function startPrivateRedis(port: number, dir: string): Promise<ChildProcess> {
+  return spawnRedisServer({ port, dir, appendfsync: 'everysec', extraArgs: ['--logfile', 'redis.log'] });
 }

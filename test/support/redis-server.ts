@@ -1,10 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { spawnRedisServer } from '../../scripts/lib/local-redis';
 import { freePort } from './free-port';
-import { waitFor } from './wait-for';
+
+export { hasRedisServer } from '../../scripts/lib/local-redis';
 
 export interface RedisServerOptions {
   /** AOF fsync policy, or 'off' for no persistence at all. */
@@ -12,10 +13,6 @@ export interface RedisServerOptions {
   maxmemory?: string;
   maxmemoryPolicy?: string;
   port?: number;
-}
-
-export function hasRedisServer(): boolean {
-  return spawnSync('redis-server', ['--version']).status === 0;
 }
 
 /**
@@ -35,25 +32,8 @@ export class RedisServer {
 
   async start(): Promise<this> {
     this.port ||= this.options.port ?? (await freePort());
-    const { appendfsync = 'off', maxmemory, maxmemoryPolicy = 'noeviction' } = this.options;
-    const args = [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
-      '--appendonly', appendfsync === 'off' ? 'no' : 'yes',
-      ...(appendfsync === 'off' ? [] : ['--appendfsync', appendfsync]),
-      '--maxmemory-policy', maxmemoryPolicy,
-      ...(maxmemory ? ['--maxmemory', maxmemory] : []),
-    ];
-    this.child = spawn('redis-server', args, { stdio: 'ignore' });
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await waitFor('redis-server to answer', async () => {
-        if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
-        return (await probe.ping()) === 'PONG';
-      }, { timeoutMs: 10_000 });
-    } finally {
-      probe.disconnect();
-    }
+    const { appendfsync = 'off', maxmemory, maxmemoryPolicy } = this.options;
+    this.child = await spawnRedisServer({ port: this.port, dir: this.dir, appendfsync, maxmemory, maxmemoryPolicy });
     return this;
   }
 

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, until } from './free-port';
+import { spawnRedisServer } from '../../lib/local-redis';
+import { freePort } from './free-port';
 
 /** Calls per command name, from `INFO commandstats` (commands run inside Lua scripts included). */
 export type CommandStats = Record<string, number>;
@@ -29,26 +30,10 @@ export class BenchRedis {
 
   async start(): Promise<this> {
     this.port = await freePort();
-    const args = [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
-    ];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
-    this.child = child;
-    const failed = new Promise<never>((_, reject) => {
-      child.once('error', (err) => reject(new Error(`could not start redis-server (is it installed?): ${err.message}`)));
-    });
-    failed.catch(() => undefined);
-    this.client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    this.child = await spawnRedisServer({ port: this.port, dir: this.dir, appendfsync: 'off', extraArgs: ['--loglevel', 'warning'] });
+    this.client = new Redis(this.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     this.client.on('error', () => undefined);
-    await Promise.race([
-      failed,
-      until('redis-server to answer', async () => {
-        if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-        if (this.client.status === 'wait') await this.client.connect();
-        return (await this.client.ping()) === 'PONG';
-      }, 10_000),
-    ]);
+    await this.client.ping();
     return this;
   }
 
