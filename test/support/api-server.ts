@@ -6,7 +6,7 @@ import {
   createRedisConnection,
   loadConfig,
   effectiveRoles,
-  roleRegistry,
+  loadRoleRegistry,
   waitForRedis,
   type Redis,
   type TaskyardConfig,
@@ -32,7 +32,8 @@ export class ApiServer {
   ) {}
 
   async start(): Promise<this> {
-    this.config = loadConfig(this.env, { knownRoles: roleRegistry.names() });
+    const roles = loadRoleRegistry(this.env);
+    this.config = loadConfig(this.env, { knownRoles: roles.names() });
     const logs = this.logs;
     const logger = createLogger({
       name: 'taskyard-api',
@@ -50,7 +51,7 @@ export class ApiServer {
     });
     this.redis.on('error', () => undefined);
     await waitForRedis(this.redis, 10_000);
-    this.app = await buildApp({ config: this.config, logger, redis: this.redis, registry: effectiveRoles(this.config) });
+    this.app = await buildApp({ config: this.config, logger, redis: this.redis, registry: effectiveRoles(this.config, roles) });
     await this.options.extraRoutes?.(this.app);
     this.baseUrl = await this.app.listen({ host: '127.0.0.1', port: 0 });
     return this;

@@ -7,7 +7,7 @@ import {
   createRedisConnection,
   loadConfig,
   effectiveRoles,
-  roleRegistry,
+  loadRoleRegistry,
   waitForRedis,
   withDevKeys,
 } from '@taskyard/shared';
@@ -16,7 +16,8 @@ import { buildApp } from './app';
 /** config → buildApp → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const { env, devKeysFile } = withDevKeys(process.env, resolve('.taskyard'));
-  const config = loadConfig(env, { knownRoles: roleRegistry.names() });
+  const roles = loadRoleRegistry(env);
+  const config = loadConfig(env, { knownRoles: roles.names() });
   const logger = createLogger({ name: 'taskyard-api', level: config.logLevel, pretty: config.logPretty });
   if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     redisWasDown = false;
   });
 
-  const app = await buildApp({ config, logger, redis, registry: effectiveRoles(config) });
+  const app = await buildApp({ config, logger, redis, registry: effectiveRoles(config, roles) });
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');

@@ -1,17 +1,18 @@
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, createLogger, effectiveRoles, loadConfig, roleRegistry, withDevKeys } from '@taskyard/shared';
+import { ConfigError, createLogger, effectiveRoles, loadConfig, loadRoleRegistry, withDevKeys } from '@taskyard/shared';
 import { HealthServer } from './health-server';
 import { WorkerRuntime } from './worker-runtime';
 
 /** config → start the roles in ROLES → serve health and metrics → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const { env, devKeysFile } = withDevKeys(process.env, resolve('.taskyard'));
-  const config = loadConfig(env, { knownRoles: roleRegistry.names() });
+  const roles = loadRoleRegistry(env);
+  const config = loadConfig(env, { knownRoles: roles.names() });
   const logger = createLogger({ name: 'taskyard-worker', level: config.logLevel, pretty: config.logPretty });
   if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');
 
-  const runtime = new WorkerRuntime({ config, logger, registry: effectiveRoles(config) });
+  const runtime = new WorkerRuntime({ config, logger, registry: effectiveRoles(config, roles) });
   const health = new HealthServer({
     host: config.host,
     port: config.metricsPort,

@@ -69,7 +69,7 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
         startedAt,
         failedAt: Date.now(),
         willRetry,
-        error: { code: errorCode(error), message: error.message },
+        error: { code: errorCode(error), class: error instanceof UnrecoverableError ? 'permanent' : 'transient', message: error.message },
       };
       // One write, on the failure path only: the task's history shows every failed attempt.
       await job.log(JSON.stringify(record)).catch((logErr: unknown) => log().warn({ err: logErr }, 'could not record the failed attempt'));

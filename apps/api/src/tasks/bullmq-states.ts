@@ -2,7 +2,7 @@ import type { JobState } from 'bullmq';
 import type { QueueCounts, TaskState } from '@taskyard/shared';
 
 /** BullMQ's job states behind each task state: the one place the two vocabularies meet. */
-const BULLMQ_STATES: Readonly<Record<TaskState, readonly string[]>> = {
+const BULLMQ_STATES: Readonly<Record<Exclude<TaskState, 'cancelled'>, readonly string[]>> = {
   queued: ['waiting', 'prioritized', 'waiting-children'],
   delayed: ['delayed'],
   active: ['active'],
@@ -16,7 +16,10 @@ const TASK_STATE_OF = new Map<string, TaskState>(
   ),
 );
 
-/** The task state of a job in BullMQ state `state`; undefined when the job is gone. */
+/**
+ * The task state of a job in BullMQ state `state`; undefined when the job is gone. `cancelled`
+ * has no BullMQ state: the task reader derives it from the cancellation record.
+ */
 export function toTaskState(state: JobState | 'unknown'): TaskState | undefined {
   return TASK_STATE_OF.get(state);
 }
@@ -24,7 +27,7 @@ export function toTaskState(state: JobState | 'unknown'): TaskState | undefined 
 /** Folds BullMQ's job counts onto task states. */
 export function toTaskCounts(byState: Readonly<Record<string, number>>): QueueCounts {
   const out = {} as QueueCounts;
-  for (const [state, sources] of Object.entries(BULLMQ_STATES) as [TaskState, readonly string[]][]) {
+  for (const [state, sources] of Object.entries(BULLMQ_STATES) as [keyof QueueCounts, readonly string[]][]) {
     out[state] = sources.reduce((sum, source) => sum + (byState[source] ?? 0), 0);
   }
   return out;

@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseNamedSecrets, type NamedSecret } from '../crypto/key-ring';
 import { ConfigError } from './config-error';
+import { durationMs } from './duration';
 import { parseRoleOverrides, type RoleOverrides } from './role-overrides';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -37,6 +39,20 @@ const EnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(1000, 600_000).default(30_000),
   LOG_PRETTY: bool.default(false),
+  /** Default handler timeout for roles that declare none (a bare number is seconds, as in the guide). */
+  MESSAGE_TIMEOUT: durationMs('s', 1, 86_400_000).default(30_000),
+  DEAD_LETTER_TTL: durationMs('s', 1000, 365 * 86_400_000).default(7 * 86_400_000),
+  IDEMPOTENCY_TTL: durationMs('s', 1000, 30 * 86_400_000).default(86_400_000),
+  /** Requests per minute per API key, counted in Redis across API replicas; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(0),
+  /** Refuse to start when Redis may evict keys or does not persist (instead of a warning). */
+  REQUIRE_SAFE_REDIS: bool.default(false),
+  /** Load shedding (@fastify/under-pressure): 503 past these; 0 turns a check off. */
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+  PRESSURE_MAX_HEAP_USED_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(0),
+  PRESSURE_MAX_RSS_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(0),
+  /** Comma-separated JavaScript modules that export roles (see README, "Adding a role"). */
+  ROLE_MODULES: z.string().default(''),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -62,6 +78,17 @@ export interface TaskyardConfig {
   readonly worker: { readonly lockDurationMs: number; readonly stalledIntervalMs: number };
   /** ROLE_<ROLE>_<SETTING> overrides of role settings, by role name. */
   readonly roleOverrides: RoleOverrides;
+  /** MESSAGE_TIMEOUT: the timeout of roles that declare none. */
+  readonly messageTimeoutMs: number;
+  readonly deadLetterTtlMs: number;
+  readonly idempotencyTtlMs: number;
+  /** 0 = no per-key limit. */
+  readonly rateLimitPerMinute: number;
+  readonly requireSafeRedis: boolean;
+  /** 0 turns a check off. */
+  readonly pressure: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedBytes: number; readonly maxRssBytes: number };
+  /** Absolute paths of the modules that add roles (ROLE_MODULES). */
+  readonly roleModules: readonly string[];
 }
 
 export interface LoadConfigOptions {
@@ -126,7 +153,27 @@ export function loadConfig(
       stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
     }),
     roleOverrides: Object.freeze(roleOverrides.overrides),
+    messageTimeoutMs: env.MESSAGE_TIMEOUT,
+    deadLetterTtlMs: env.DEAD_LETTER_TTL,
+    idempotencyTtlMs: env.IDEMPOTENCY_TTL,
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    requireSafeRedis: env.REQUIRE_SAFE_REDIS,
+    pressure: Object.freeze({
+      maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: env.PRESSURE_MAX_HEAP_USED_BYTES,
+      maxRssBytes: env.PRESSURE_MAX_RSS_BYTES,
+    }),
+    roleModules: Object.freeze(parseRoleModules(env.ROLE_MODULES)),
   });
+}
+
+/** ROLE_MODULES as absolute paths (relative ones are taken from the working directory). */
+export function parseRoleModules(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => resolve(entry));
 }
 
 function parseRoles(raw: string, knownRoles: readonly string[]): { names: string[]; problems: string[] } {

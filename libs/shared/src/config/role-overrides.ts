@@ -1,4 +1,4 @@
-import type { RoleSettings } from '../contracts/role';
+import { DEFAULT_BREAKER, type RoleSettings } from '../contracts/role';
 
 /** Per-deployment changes to a role's settings, from ROLE_<ROLE>_<SETTING> variables. */
 export type RoleOverrides = Readonly<Record<string, RoleSettingsOverride>>;
@@ -11,6 +11,11 @@ export interface RoleSettingsOverride {
   backoffJitter?: number;
   rateLimitMax?: number;
   rateLimitDurationMs?: number;
+  maxQueueDepth?: number;
+  breakerThresholdPercent?: number;
+  breakerVolume?: number;
+  breakerResetMs?: number;
+  breakerWindowMs?: number;
 }
 
 /** The variable suffix of each overridable setting, with its bounds. */
@@ -22,6 +27,11 @@ const SETTINGS: Record<string, { key: keyof RoleSettingsOverride; min: number; m
   BACKOFF_JITTER: { key: 'backoffJitter', min: 0, max: 1, integer: false },
   RATE_LIMIT_MAX: { key: 'rateLimitMax', min: 1, max: 1_000_000, integer: true },
   RATE_LIMIT_DURATION_MS: { key: 'rateLimitDurationMs', min: 1, max: 86_400_000, integer: true },
+  MAX_QUEUE_DEPTH: { key: 'maxQueueDepth', min: 1, max: 100_000_000, integer: true },
+  BREAKER_THRESHOLD_PERCENT: { key: 'breakerThresholdPercent', min: 1, max: 100, integer: false },
+  BREAKER_VOLUME: { key: 'breakerVolume', min: 1, max: 1_000_000, integer: true },
+  BREAKER_RESET_MS: { key: 'breakerResetMs', min: 100, max: 86_400_000, integer: true },
+  BREAKER_WINDOW_MS: { key: 'breakerWindowMs', min: 100, max: 86_400_000, integer: true },
 };
 
 /** `docs.ingest` → `DOCS_INGEST`: how a role is named in variables. */
@@ -38,7 +48,7 @@ export function parseRoleOverrides(
   const overrides: Record<string, RoleSettingsOverride> = {};
   const problems: string[] = [];
   for (const [name, raw] of Object.entries(source)) {
-    if (!name.startsWith('ROLE_') || raw === undefined || raw === '') continue;
+    if (!name.startsWith('ROLE_') || name === 'ROLE_MODULES' || raw === undefined || raw === '') continue;
     const suffix = Object.keys(SETTINGS).find((candidate) => name.endsWith(`_${candidate}`));
     const roleName = suffix ? byEnvName.get(name.slice('ROLE_'.length, -(suffix.length + 1))) : undefined;
     if (!suffix || !roleName) {
@@ -58,16 +68,43 @@ export function parseRoleOverrides(
   return { overrides, problems };
 }
 
-/** A role's settings with a deployment's overrides applied. */
-export function applyRoleOverride(settings: RoleSettings, override: RoleSettingsOverride = {}): RoleSettings {
+/**
+ * A role's settings with a deployment's overrides applied. `defaultTimeoutMs` (MESSAGE_TIMEOUT)
+ * replaces the timeout of a role that declared none. A BREAKER_* variable gives a role without a
+ * breaker one, with DEFAULT_BREAKER for the settings it does not name.
+ */
+export function applyRoleOverride(
+  settings: RoleSettings,
+  override: RoleSettingsOverride = {},
+  defaultTimeoutMs?: number,
+): RoleSettings {
   // Always a fresh object of settings only: callers pass whole role definitions, and the
   // settings schema is strict.
   const rateLimitMax = override.rateLimitMax ?? settings.rateLimit?.max;
   const rateLimitDuration = override.rateLimitDurationMs ?? settings.rateLimit?.duration;
+  const maxQueueDepth = override.maxQueueDepth ?? settings.maxQueueDepth;
+  const breakerOverridden =
+    override.breakerThresholdPercent !== undefined ||
+    override.breakerVolume !== undefined ||
+    override.breakerResetMs !== undefined ||
+    override.breakerWindowMs !== undefined;
+  const breakerBase = settings.breaker ?? (breakerOverridden ? DEFAULT_BREAKER : undefined);
   return {
     concurrency: override.concurrency ?? settings.concurrency,
     attempts: override.attempts ?? settings.attempts,
-    timeoutMs: override.timeoutMs ?? settings.timeoutMs,
+    timeoutMs: override.timeoutMs ?? defaultTimeoutMs ?? settings.timeoutMs,
+    isolated: settings.isolated,
+    ...(maxQueueDepth !== undefined ? { maxQueueDepth } : {}),
+    ...(breakerBase
+      ? {
+          breaker: {
+            errorThresholdPercentage: override.breakerThresholdPercent ?? breakerBase.errorThresholdPercentage,
+            volumeThreshold: override.breakerVolume ?? breakerBase.volumeThreshold,
+            resetTimeoutMs: override.breakerResetMs ?? breakerBase.resetTimeoutMs,
+            rollingWindowMs: override.breakerWindowMs ?? breakerBase.rollingWindowMs,
+          },
+        }
+      : {}),
     backoff: {
       type: settings.backoff.type,
       delayMs: override.backoffDelayMs ?? settings.backoff.delayMs,

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+export const ErrorClassSchema = z.enum(['transient', 'permanent']);
+export type ErrorClass = z.infer<typeof ErrorClassSchema>;
+
 /**
  * What a worker writes (one job log line, on the failure path only) when an attempt fails.
  * A successful attempt needs no record: BullMQ's own processedOn/finishedOn describe it, so the
@@ -12,6 +15,11 @@ export const AttemptRecordSchema = z.object({
   failedAt: z.number(),
   /** True when another attempt follows (after the role's backoff). */
   willRetry: z.boolean(),
-  error: z.object({ code: z.string(), message: z.string() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    /** permanent: retrying cannot help (no further attempt); transient: retried with backoff. */
+    class: ErrorClassSchema.default('transient'),
+  }),
 });
 export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;

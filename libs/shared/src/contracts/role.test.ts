@@ -22,8 +22,8 @@ describe('defineRole', () => {
     const a = defineRole({ name: 'a', description: 'd', input: z.object({}), handler });
     expect(() => new RoleRegistry([a, a])).toThrow(/registered twice/);
     const registry = new RoleRegistry([a]);
-    expect(registry.withSettings(({ attempts, backoff, timeoutMs }) => ({ attempts, backoff, timeoutMs, concurrency: 99 })).get('a')?.concurrency).toBe(99);
-    expect(() => registry.withSettings(({ concurrency, backoff, timeoutMs }) => ({ concurrency, backoff, timeoutMs, attempts: 0 }))).toThrow(/role "a" has invalid settings: attempts/);
+    expect(registry.withSettings(({ attempts, backoff, timeoutMs, isolated }) => ({ attempts, backoff, timeoutMs, isolated, concurrency: 99 })).get('a')?.concurrency).toBe(99);
+    expect(() => registry.withSettings(({ concurrency, backoff, timeoutMs, isolated }) => ({ concurrency, backoff, timeoutMs, isolated, attempts: 0 }))).toThrow(/role "a" has invalid settings: attempts/);
     expect(registry.get('a')?.concurrency).toBe(10);
   });
 });

@@ -22,6 +22,27 @@ export const RateLimitSchema = z
   })
   .strict();
 
+export const BreakerSchema = z
+  .object({
+    /** Open when at least this share (%) of the calls in the rolling window failed transiently... */
+    errorThresholdPercentage: z.number().min(1).max(100),
+    /** ...and the window holds at least this many calls. */
+    volumeThreshold: z.number().int().min(1).max(1_000_000),
+    /** How long the role stays open (in every replica) before one probe decides. */
+    resetTimeoutMs: z.number().int().min(100).max(86_400_000),
+    /** The rolling window failures are counted in. */
+    rollingWindowMs: z.number().int().min(100).max(86_400_000),
+  })
+  .strict();
+
+/** Used for the settings a ROLE_<ROLE>_BREAKER_* variable does not give, when the role declared no breaker. */
+export const DEFAULT_BREAKER: Breaker = Object.freeze({
+  errorThresholdPercentage: 50,
+  volumeThreshold: 10,
+  resetTimeoutMs: 30_000,
+  rollingWindowMs: 10_000,
+});
+
 /** The operational settings of a role; validated when the role is defined. */
 export const RoleSettingsSchema = z
   .object({
@@ -30,16 +51,27 @@ export const RoleSettingsSchema = z
     backoff: BackoffSchema,
     rateLimit: RateLimitSchema.optional(),
     timeoutMs: z.number().int().min(1).max(86_400_000),
+    /** Waiting + delayed + prioritised tasks the role accepts; past it the API answers 429 QUEUE_FULL. */
+    maxQueueDepth: z.number().int().min(1).max(100_000_000).optional(),
+    /** A circuit breaker shared by every replica of the role (see apps/workers). */
+    breaker: BreakerSchema.optional(),
+    /** Run the handler in a child process that is killed at the timeout. */
+    isolated: z.boolean(),
   })
   .strict();
 
 export type RoleSettings = z.infer<typeof RoleSettingsSchema>;
+export type Breaker = z.infer<typeof BreakerSchema>;
+
+/** MESSAGE_TIMEOUT (30 s unless configured) replaces `timeoutMs` for roles that declare none. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_ROLE_SETTINGS: RoleSettings = Object.freeze({
   concurrency: 10,
   attempts: 3,
   backoff: Object.freeze({ type: 'exponential' as const, delayMs: 1000, jitter: 0.2 }),
-  timeoutMs: 30_000,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  isolated: false,
 });
 
 export interface SendOptions {
@@ -70,6 +102,8 @@ export type RoleHandler<I, O> = (message: TaskMessage<I>, ctx: TaskContext) => P
 
 export interface RoleDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> extends RoleSettings {
   readonly name: string;
+  /** False when the role took the default timeout, which the deployment's MESSAGE_TIMEOUT then replaces. */
+  readonly timeoutDeclared: boolean;
   readonly description: string;
   readonly input: I;
   readonly output: O | undefined;
@@ -98,7 +132,10 @@ export function defineRole<I extends z.ZodType, O extends z.ZodType = z.ZodUnkno
     attempts: spec.attempts ?? DEFAULT_ROLE_SETTINGS.attempts,
     backoff: spec.backoff ?? DEFAULT_ROLE_SETTINGS.backoff,
     timeoutMs: spec.timeoutMs ?? DEFAULT_ROLE_SETTINGS.timeoutMs,
+    isolated: spec.isolated ?? DEFAULT_ROLE_SETTINGS.isolated,
     ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
+    ...(spec.maxQueueDepth !== undefined ? { maxQueueDepth: spec.maxQueueDepth } : {}),
+    ...(spec.breaker ? { breaker: spec.breaker } : {}),
   });
   if (!settings.success) {
     const problems = settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
@@ -107,6 +144,7 @@ export function defineRole<I extends z.ZodType, O extends z.ZodType = z.ZodUnkno
   return Object.freeze({
     ...settings.data,
     name: spec.name,
+    timeoutDeclared: spec.timeoutMs !== undefined,
     description: spec.description,
     input: spec.input,
     output: spec.output,

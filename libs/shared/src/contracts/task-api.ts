@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema } from './identifiers';
+import { ErrorClassSchema } from './attempt-record';
 import { RoleSettingsSchema } from './role';
 import { TaskHistoryEntrySchema, TaskStateSchema } from './task-state';
 
@@ -43,7 +44,7 @@ export const SubmitBatchBodySchema = z
 export const TaskAcceptedSchema = z.object({ id: TaskIdSchema, role: RoleNameSchema, state: TaskStateSchema });
 export const BatchAcceptedSchema = z.object({ tasks: z.array(TaskAcceptedSchema) });
 
-export const TaskErrorViewSchema = z.object({ code: z.string(), message: z.string(), attempt: z.number().int() });
+export const TaskErrorViewSchema = z.object({ code: z.string(), class: ErrorClassSchema, message: z.string(), attempt: z.number().int() });
 
 export const TaskViewSchema = z.object({
   id: TaskIdSchema,

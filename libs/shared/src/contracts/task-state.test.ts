@@ -21,8 +21,8 @@ describe('the task state machine', () => {
     expect(() => done.transition('active', 4)).toThrow(InvalidTransitionError);
   });
 
-  it('has exactly two terminal states, and every state is reachable', () => {
-    expect(TASK_STATES.filter(isTerminal)).toEqual(['completed', 'failed']);
+  it('has exactly three terminal states, and every state is reachable', () => {
+    expect(TASK_STATES.filter(isTerminal)).toEqual(['completed', 'failed', 'cancelled']);
     for (const state of TASK_STATES) {
       const reachable = canTransition(null, state) || TASK_STATES.some((from) => canTransition(from, state));
       expect(reachable, state).toBe(true);

@@ -1,21 +1,23 @@
 import { z } from 'zod';
 import { TaskyardError } from '../errors/taskyard-error';
 
-export const TASK_STATES = ['queued', 'delayed', 'active', 'completed', 'failed'] as const;
+export const TASK_STATES = ['queued', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as const;
 export const TaskStateSchema = z.enum(TASK_STATES);
 export type TaskState = z.infer<typeof TaskStateSchema>;
 
 /**
  * The task lifecycle. `active → delayed` is a failed attempt waiting out its backoff and
  * `delayed → active` its next attempt; `active → queued` is a stalled job (its worker died or
- * lost its lock) taken back by BullMQ.
+ * lost its lock) taken back by BullMQ. `cancelled` is DELETE /v1/tasks/:id: a queued or delayed
+ * task is removed before it runs; an active one is aborted.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = Object.freeze({
-  queued: ['active'],
-  delayed: ['queued', 'active'],
-  active: ['completed', 'failed', 'delayed', 'queued'],
+  queued: ['active', 'cancelled'],
+  delayed: ['queued', 'active', 'cancelled'],
+  active: ['completed', 'failed', 'delayed', 'queued', 'cancelled'],
   completed: [],
   failed: [],
+  cancelled: [],
 });
 
 export const INITIAL_TASK_STATES: readonly TaskState[] = ['queued', 'delayed'];

@@ -34,6 +34,9 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               backoff: role.backoff,
               ...(role.rateLimit ? { rateLimit: role.rateLimit } : {}),
               timeoutMs: role.timeoutMs,
+              isolated: role.isolated,
+              ...(role.maxQueueDepth !== undefined ? { maxQueueDepth: role.maxQueueDepth } : {}),
+              ...(role.breaker ? { breaker: role.breaker } : {}),
               counts,
             };
           }),

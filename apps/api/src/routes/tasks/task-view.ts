@@ -79,8 +79,8 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: reado
     ...(state === 'failed'
       ? {
           error: failure
-            ? { code: failure.error.code, message: failure.error.message, attempt: failure.attempt }
-            : { code: 'ERROR', message: job.failedReason ?? 'failed', attempt: job.attemptsMade },
+            ? { code: failure.error.code, class: failure.error.class, message: failure.error.message, attempt: failure.attempt }
+            : { code: 'ERROR', class: 'transient' as const, message: job.failedReason ?? 'failed', attempt: job.attemptsMade },
         }
       : {}),
     correlationId: envelope?.metadata.correlationId ?? String(job.id),
