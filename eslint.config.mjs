@@ -41,6 +41,12 @@ export default [
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // Role modules as teams write them (ROLE_MODULES): plain CommonJS.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable', module: 'writable', process: 'readonly', console: 'readonly', setTimeout: 'readonly', fetch: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The e2e project drives the apps from outside (buildApp, dist/main.js): it may reach into them.
     files: ['test/**'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
