@@ -33,7 +33,7 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
   const series = deps.metrics.forRole(role.name);
   const roleLog = deps.logger.child({ role: role.name });
 
-  const processor = async (job: Job): Promise<unknown> => {
+  const processor = async (job: Job, token?: string): Promise<unknown> => {
     const startedAt = Date.now();
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
@@ -47,12 +47,15 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
         : roleLog.child({ taskId: job.id, attempt }));
     series.active.inc();
     try {
+      // 1. Trust: verify the signature and parse the payload (permanent failures).
       const opened = openMessage(job.data, role, deps.signer);
       message = opened;
       if (roleLog.isLevelEnabled('debug')) log().debug('task started');
+      // 2. Run the handler under the role's timeout.
       const result = await runWithTimeout(role.timeoutMs, (signal) =>
         role.handler(opened, createTaskContext(deps, role, job, opened, log, signal)),
       );
+      // 3. Check what it returned against the role's output schema.
       const output = checkOutput(role, result);
       series.completed.inc();
       series.duration.observe((Date.now() - startedAt) / 1000);
@@ -73,6 +76,7 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       };
       // One write, on the failure path only: the task's history shows every failed attempt.
       await job.log(JSON.stringify(record)).catch((logErr: unknown) => log().warn({ err: logErr }, 'could not record the failed attempt'));
+      // The last attempt of a task: it is dead from here on.
       log()[willRetry ? 'warn' : 'error']({ err: error, code: record.error.code, willRetry }, willRetry ? 'attempt failed, will retry' : 'task failed');
       throw error;
     } finally {

@@ -4,3 +4,4 @@ export { RoleQueues } from './role-queues';
 export { checkRedisSafety, type RedisSafetyReport } from './redis-safety';
 export type { Redis } from 'ioredis';
 export { isRedisUnavailableError } from './redis-errors';
+export { TaskyardKeys } from './taskyard-keys';
