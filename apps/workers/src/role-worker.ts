@@ -33,7 +33,7 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
   const series = deps.metrics.forRole(role.name);
   const roleLog = deps.logger.child({ role: role.name });
 
-  const processor = async (job: Job, token?: string): Promise<unknown> => {
+  const processor = async (job: Job): Promise<unknown> => {
     const startedAt = Date.now();
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
