@@ -35,7 +35,7 @@ describe('retries', () => {
     const task = await waitForState(api, id, 'failed');
 
     expect(task).toMatchObject({ attempts: 3, maxAttempts: 3 });
-    expect(task.error).toEqual({ code: 'ECHO_PLANNED_FAILURE', message: 'planned failure 3 of 5', attempt: 3 });
+    expect(task.error).toEqual({ code: 'ECHO_PLANNED_FAILURE', class: 'transient', message: 'planned failure 3 of 5', attempt: 3 });
     expect(task.result).toBeUndefined();
     expect(states(task)).toEqual(['queued', 'active', 'delayed', 'active', 'delayed', 'active', 'failed']);
     const attempts = task.history.filter((entry: { state: string }) => entry.state !== 'queued').map((entry: { attempt?: number }) => entry.attempt);

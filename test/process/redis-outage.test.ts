@@ -1,11 +1,13 @@
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiServer } from '../support/api-server';
 import { RedisServer } from '../support/redis-server';
 import { testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
-import { expectJobLogContext, FAST_RECOVERY, trySubmit, waitAllCompleted, type SubmitOutcome } from './helpers';
+import { expectJobLogContext, FAST_RECOVERY, trySubmit, waitAllCompleted, waitForState, type SubmitOutcome } from './helpers';
 
 /**
  * Each test owns a redis-server it can kill (AOF fsync on every write, so whatever Redis
@@ -130,5 +132,67 @@ describe('Redis killed and restarted under a running API and worker', () => {
     const accepted = outcomes.filter((o) => o.status === 202).map((o) => o.id!);
     expect(new Set(accepted).size).toBe(accepted.length);
     await waitAllCompleted(api, accepted, 50_000);
+  });
+});
+
+describe('Redis stopped, restarted, and its clients killed under an idle and a busy worker', () => {
+  const GREETING = resolve(__dirname, '../fixtures/roles/greeting.cjs');
+  const extra: { stop: () => Promise<void> }[] = [];
+
+  afterEach(async () => {
+    for (const worker of extra.splice(0)) await worker.stop();
+  });
+
+  it('answers 503 with Retry-After in under 2 s, takes tasks again without a restart, and both workers resume, also after CLIENT KILL', async () => {
+    const redis = await new RedisServer({ appendfsync: 'always' }).start();
+    const env = testEnv({ ...FAST_RECOVERY, REDIS_URL: redis.url, ROLE_MODULES: GREETING, LOG_LEVEL: 'debug' });
+    const api = new ApiServer(env);
+    // Two worker processes: one busy with a long echo task when Redis goes, one (greeting) idle.
+    const busy = new WorkerProcess({ ...env, ROLES: 'echo' });
+    const idle = new WorkerProcess({ ...env, ROLES: 'greeting' });
+    platforms.push({ redis, api, worker: busy });
+    extra.push(idle);
+    await Promise.all([api.start(), busy.start(), idle.start()]);
+    const pids = [busy.pid, idle.pid];
+
+    const long = await api.submit('echo', { message: 'long', sleepMs: 2500 });
+    await busy.waitForLog('the long task to be running', (line) => line['taskId'] === long && line.msg === 'task started');
+
+    await redis.stop();
+
+    for (let i = 0; i < 3; i += 1) {
+      const startedAt = Date.now();
+      const outcome = await trySubmit(api, { role: 'echo', payload: { message: 'while stopped' } }, 5000);
+      expect(Date.now() - startedAt, 'a refused submit must answer at once').toBeLessThan(2000);
+      expectRedisUnavailable(outcome);
+    }
+    // Down longer than a job lock lasts, so the busy worker's lock is gone when Redis returns.
+    await sleep(3000);
+
+    await redis.start();
+    await waitFor('the same API to accept tasks again', async () => (await trySubmit(api, { role: 'echo', payload: {} })).status === 202);
+    const greeting = await api.submit('greeting', { name: 'after restart' });
+    const echo = await api.submit('echo', { message: 'after restart' });
+    await waitAllCompleted(api, [long, echo]);
+    expect((await waitForState(api, greeting, 'completed')).result).toEqual({ text: 'hello, after restart' });
+    for (const worker of [busy, idle]) {
+      await worker.waitForLog('the worker to see Redis back', (line) => line.msg === 'redis connection restored');
+    }
+
+    // Every client connection cut at once (a failover, a proxy restart, an operator's CLIENT KILL).
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const clients = await admin.client('LIST');
+      expect(clients).toContain('name=taskyard-worker:');
+      const killed = Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+      expect(killed).toBeGreaterThanOrEqual(3);
+    } finally {
+      admin.disconnect();
+    }
+    await waitFor('the API to accept tasks after CLIENT KILL', async () => (await trySubmit(api, { role: 'echo', payload: {} })).status === 202);
+    const afterKill = [await api.submit('echo', { message: 'after kill' }), await api.submit('greeting', { name: 'after kill' })];
+    await waitAllCompleted(api, afterKill);
+    expect([busy.pid, idle.pid]).toEqual(pids);
+    expect([...busy.stderr, ...idle.stderr]).toEqual([]);
   });
 });

@@ -1,8 +1,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
+  DeadLetterStore,
   MessageSigner,
   RoleQueues,
+  TaskyardKeys,
   type Logger,
   type Redis,
   type RoleRegistry,
@@ -12,12 +14,16 @@ import { frameworkErrorHandler, installErrorHandler } from './errors/error-handl
 import { ApiKeyVerifier } from './plugins/api-key-verifier';
 import { ApiMetrics } from './plugins/api-metrics';
 import { authPlugin } from './plugins/auth';
+import { loadSheddingPlugin } from './plugins/load-shedding';
+import { rateLimitPlugin } from './plugins/rate-limit';
 import { BULL_BOARD_PATH, bullBoardRoutes } from './plugins/bull-board';
 import { metricsPlugin } from './plugins/metrics';
 import { openApiPlugin } from './plugins/openapi';
+import { deadLettersRoutes } from './routes/dead-letters/dead-letters.routes';
 import { documentsRoutes } from './routes/documents/documents.routes';
 import { healthRoutes } from './routes/health/health.routes';
 import { rolesRoutes } from './routes/roles/roles.routes';
+import { TaskCanceller } from './routes/tasks/task-canceller';
 import { TaskReader } from './routes/tasks/task-reader';
 import { TaskSubmitter } from './routes/tasks/task-submitter';
 import { tasksRoutes } from './routes/tasks/tasks.routes';
@@ -50,9 +56,10 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   app.removeContentTypeParser('text/plain');
   installErrorHandler(app);
 
-  const queues = new RoleQueues(redis, config.queuePrefix, registry);
+  const queues = new RoleQueues(redis, config.queuePrefix, registry, config.queueEventsMaxLen);
   const metrics = new ApiMetrics(queues, registry);
   const signer = new MessageSigner(config.signingKeys);
+  const deadLetters = new DeadLetterStore(redis, new TaskyardKeys(config.queuePrefix), config.deadLetterTtlMs);
   app.addHook('onClose', () => queues.close());
 
   await app.register(openApiPlugin);
@@ -62,13 +69,20 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
 
   await app.register(
     async (v1) => {
+      // Shedding first: an overloaded process should spend nothing on a request it refuses.
+      await v1.register(loadSheddingPlugin, { pressure: config.pressure });
       v1.addHook('onRequest', v1.requireApiKey);
+      const rateLimitNamespace = new TaskyardKeys(config.queuePrefix).rateLimitNamespace;
+      await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: rateLimitNamespace });
+      const reader = new TaskReader(queues, redis, deadLetters, new TaskyardKeys(config.queuePrefix));
       await v1.register(tasksRoutes, {
         submitter: new TaskSubmitter({ registry, queues, signer, redis, config, metrics }),
-        reader: new TaskReader(queues, redis),
+        reader,
+        canceller: new TaskCanceller({ reader, registry, queues, redis, config }),
       });
-      await v1.register(rolesRoutes, { registry, queues, redis });
+      await v1.register(rolesRoutes, { registry, queues, redis, keys: new TaskyardKeys(config.queuePrefix) });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
+      await v1.register(deadLettersRoutes, { store: deadLetters, registry, queues, signer, config, metrics, redis });
     },
     { prefix: '/v1' },
   );

@@ -1,14 +1,13 @@
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import {
-  checkRedisSafety,
   ConfigError,
   createLogger,
   createRedisConnection,
+  enforceRedisSafety,
   loadConfig,
   effectiveRoles,
   loadRoleRegistry,
-  waitForRedis,
   withDevKeys,
 } from '@taskyard/shared';
 import { buildApp } from './app';
@@ -41,13 +40,22 @@ async function main(): Promise<void> {
     logger.flush();
   });
 
+  if (config.requireSafeRedis) {
+    // Refuse before taking a single request: wait (bounded) for Redis, then check its settings.
+    await enforceRedisSafety(redis, { logger, requireSafe: true, readyWithinMs: REQUIRE_SAFE_REDIS_WAIT_MS });
+  }
   await app.listen({ host: config.host, port: config.port });
-  // Not fatal: the API starts without Redis and answers 503 until it is there.
-  waitForRedis(redis, 5000)
-    .then(() => checkRedisSafety(redis))
-    .then((safety) => safety.warnings.forEach((warning) => logger.warn({ maxmemoryPolicy: safety.maxmemoryPolicy }, warning)))
-    .catch((err: unknown) => logger.warn({ err }, 'redis is not reachable yet'));
+  if (!config.requireSafeRedis) {
+    // Not fatal: the API starts without Redis, answers 503 until it is there, and checks its
+    // settings (warnings only) once it is.
+    new Promise<void>((ready) => (redis.status === 'ready' ? ready() : redis.once('ready', () => ready())))
+      .then(() => enforceRedisSafety(redis, { logger, requireSafe: false }))
+      .catch((err: unknown) => logger.warn({ err }, 'could not check the redis settings'));
+  }
 }
+
+/** With REQUIRE_SAFE_REDIS, how long the API waits for Redis before refusing to start. */
+const REQUIRE_SAFE_REDIS_WAIT_MS = 30_000;
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) {

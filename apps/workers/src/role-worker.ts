@@ -1,7 +1,9 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
+  CancelledError,
   CorrelationIdSchema,
   isRedisUnavailableError,
+  retryWhileRedisFull,
   openMessage,
   PermanentTaskError,
   SchemaError,
@@ -14,7 +16,13 @@ import {
   type RoleQueues,
   type WorkerMetrics,
 } from '@taskyard/shared';
+import type { Circuits } from './breaker/circuits';
+import { CIRCUIT_ONLY_LIMITER, isHandBack } from './breaker/hand-back';
+import { createDeadLetterWriter } from './dead-letter-writer';
+import type { IsolatedRoles } from './isolated/isolated-roles';
+import type { EffectsLedger } from './effects-ledger';
 import { runWithTimeout } from './run-handler';
+import type { RunningAttempts } from './running-attempts';
 import { createTaskContext, type ContextDeps } from './task-context';
 
 export interface RoleWorkerDeps extends ContextDeps {
@@ -22,6 +30,14 @@ export interface RoleWorkerDeps extends ContextDeps {
   metrics: WorkerMetrics;
   /** A name for this process in BullMQ (visible in Bull Board's worker list). */
   workerName: string;
+  /** The effects ledger: a completed message is not run again, a cancelled one not at all. */
+  ledger: EffectsLedger;
+  /** This process's running attempts, which cancellations abort. */
+  attempts: RunningAttempts;
+  /** Child-process pools of the roles marked `isolated`. */
+  isolated: IsolatedRoles;
+  /** The circuit breakers of the roles that declare one. */
+  circuits: Circuits;
 }
 
 /**
@@ -32,6 +48,12 @@ export interface RoleWorkerDeps extends ContextDeps {
 export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
   const series = deps.metrics.forRole(role.name);
   const roleLog = deps.logger.child({ role: role.name });
+  const deadLetters = createDeadLetterWriter(role.name, deps, series, roleLog);
+  // An isolated role's handler runs in a child process that is killed at the timeout; the
+  // choice is made once here, so other roles pay nothing per task.
+  const runHandler = role.isolated ? deps.isolated.poolFor(role).run : role.handler;
+  // A role with a breaker runs each attempt through its circuit; the others run it straight.
+  const guard = deps.circuits.guard(role.name);
 
   const processor = async (job: Job): Promise<unknown> => {
     const startedAt = Date.now();
@@ -46,25 +68,45 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
         ? roleLog.child({ taskId: message.id, correlationId: message.metadata.correlationId, attempt })
         : roleLog.child({ taskId: job.id, attempt }));
     series.active.inc();
+    // Registered before the ledger is read, so a cancellation published in between still aborts it.
+    const running = deps.attempts.register(String(job.id));
     try {
       // 1. Trust: verify the signature and parse the payload (permanent failures).
       const opened = openMessage(job.data, role, deps.signer);
       message = opened;
       if (roleLog.isLevelEnabled('debug')) log().debug('task started');
-      // 2. Run the handler under the role's timeout.
-      const result = await runWithTimeout(role.timeoutMs, (signal) =>
-        role.handler(opened, createTaskContext(deps, role, job, opened, log, signal)),
-      );
+      // The ledger (one read, for deliveries that may repeat a run): a message that already
+      // completed completes again with its stored result, unrun; a cancelled one fails with CancelledError.
+      const earlier = await deps.ledger.check(job, opened.id, opened.createdAt);
+      if (!earlier.run) {
+        series.duplicatesSkipped.inc();
+        log().info('duplicate delivery of a completed message: completed with the stored result, handler not run');
+        return earlier.result;
+      }
+      // 2. Run the handler under the role's timeout; a cancellation aborts it like the timeout.
+      const result = await guard(() => runWithTimeout(
+        role.timeoutMs,
+        (signal) => runHandler(opened, createTaskContext(deps, role, job, opened, log, signal)),
+        running,
+      ));
       // 3. Check what it returned against the role's output schema.
       const output = checkOutput(role, result);
+      // The ledger (one write), before BullMQ hears of it: a redelivery from here on is skipped.
+      // A full Redis refuses this write: wait for room rather than fail a task that succeeded.
+      await retryWhileRedisFull(() => deps.ledger.recordDone(role, job, opened.id, output), {
+        // The message only: an ioredis error carries the command's arguments, i.e. the result.
+        onFull: (err) => log().warn({ reason: err instanceof Error ? err.message : String(err) }, 'redis is full: holding the result until it can be recorded'),
+      });
       series.completed.inc();
       series.duration.observe((Date.now() - startedAt) / 1000);
       if (roleLog.isLevelEnabled('debug')) log().debug('task completed');
       return output;
     } catch (err) {
+      // A job the circuit handed back goes to the queue untouched: no attempt was made.
+      if (isHandBack(err)) throw err;
       const error = err instanceof Error ? err : new Error(String(err));
       const willRetry = !(error instanceof UnrecoverableError) && attempt < maxAttempts;
-      (willRetry ? series.retried : series.failed).inc();
+      (error instanceof CancelledError ? series.cancelled : willRetry ? series.retried : series.failed).inc();
       series.duration.observe((Date.now() - startedAt) / 1000);
       const record: AttemptRecord = {
         kind: 'attempt-failed',
@@ -74,12 +116,17 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
         willRetry,
         error: { code: errorCode(error), class: error instanceof UnrecoverableError ? 'permanent' : 'transient', message: error.message },
       };
+      // The dead letter goes first: once the record below (or BullMQ) says failed, it exists, and a
+      // crash before BullMQ marks the job failed cannot lose it.
+      if (!willRetry) await deadLetters.afterLastAttempt(job, record, log());
       // One write, on the failure path only: the task's history shows every failed attempt.
       await job.log(JSON.stringify(record)).catch((logErr: unknown) => log().warn({ err: logErr }, 'could not record the failed attempt'));
       // The last attempt of a task: it is dead from here on.
-      log()[willRetry ? 'warn' : 'error']({ err: error, code: record.error.code, willRetry }, willRetry ? 'attempt failed, will retry' : 'task failed');
+      if (error instanceof CancelledError) log().info({ code: record.error.code }, 'task cancelled');
+      else log()[willRetry ? 'warn' : 'error']({ err: error, code: record.error.code, willRetry }, willRetry ? 'attempt failed, will retry' : 'task failed');
       throw error;
     } finally {
+      running.release();
       series.active.dec();
     }
   };
@@ -90,10 +137,13 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
     name: deps.workerName,
     concurrency: role.concurrency,
     ...(role.rateLimit ? { limiter: { max: role.rateLimit.max, duration: role.rateLimit.duration } } : {}),
+    // Without a limiter BullMQ would ignore the hold an open circuit puts on the queue.
+    ...(role.breaker && !role.rateLimit ? { limiter: CIRCUIT_ONLY_LIMITER } : {}),
     lockDuration: deps.config.worker.lockDurationMs,
     stalledInterval: deps.config.worker.stalledIntervalMs,
     autorun: false,
   });
+  worker.on('failed', (job, err) => void deadLetters.afterWorkerFailed(job, err));
   worker.on('stalled', (jobId) => {
     series.stalled.inc();
     // The event carries only the id; the job's data gives the correlation id every task line has.

@@ -2,7 +2,10 @@ import type { Job } from 'bullmq';
 import {
   deriveMessage,
   jobOptionsFor,
+  ledgerTimings,
   PermanentTaskError,
+  runOnce,
+  TaskyardKeys,
   toIssues,
   type AnyRole,
   type Logger,
@@ -62,6 +65,13 @@ class AttemptContext implements TaskContext {
   }
 
   // Arrow properties, not methods: handlers may destructure them (`const { send } = ctx`).
+  readonly once = <T>(key: string, fn: () => T | Promise<T>): Promise<T> => {
+    const { deps, role, job, message } = this;
+    const timings = ledgerTimings(role, job.opts.attempts ?? role.attempts, deps.config);
+    const scope = { redis: deps.redis, keys: new TaskyardKeys(deps.config.queuePrefix), messageId: message.id, ...timings };
+    return runOnce(scope, key, fn);
+  };
+
   readonly progress = (value: number | object): Promise<void> => this.job.updateProgress(value);
 
   readonly send = async (target: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string }> => {

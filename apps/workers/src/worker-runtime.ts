@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import {
-  checkRedisSafety,
   createRedisConnection,
+  enforceRedisSafety,
   MessageSigner,
   RoleQueues,
   WorkerMetrics,
@@ -11,6 +11,10 @@ import {
   type RoleRegistry,
   type TaskyardConfig,
 } from '@taskyard/shared';
+import { Circuits } from './breaker/circuits';
+import { CancellationListener } from './cancellation-listener';
+import { EffectsLedger } from './effects-ledger';
+import { IsolatedRoles } from './isolated/isolated-roles';
 import { createRoleWorker } from './role-worker';
 
 export interface WorkerRuntimeOptions {
@@ -29,6 +33,9 @@ export class WorkerRuntime {
   readonly redis: Redis;
   private readonly workers: Worker[];
   private readonly queues: RoleQueues;
+  private readonly isolated: IsolatedRoles;
+  private readonly cancellations: CancellationListener;
+  private readonly circuits: Circuits;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
@@ -45,7 +52,19 @@ export class WorkerRuntime {
       if (redisDown) logger.info('redis connection restored');
       redisDown = false;
     });
-    this.queues = new RoleQueues(this.redis, config.queuePrefix, registry);
+    this.queues = new RoleQueues(this.redis, config.queuePrefix, registry, config.queueEventsMaxLen);
+    this.isolated = new IsolatedRoles(config, logger, this.metrics);
+    this.cancellations = new CancellationListener(config, logger, workerName);
+    this.circuits = new Circuits({
+      roles: config.roles.map((name) => registry.get(name)!),
+      redis: this.redis,
+      redisUrl: config.redisUrl,
+      queuePrefix: config.queuePrefix,
+      queues: this.queues,
+      logger,
+      registry: this.metrics.registry,
+      replica: workerName,
+    });
     const deps = {
       registry,
       queues: this.queues,
@@ -55,15 +74,25 @@ export class WorkerRuntime {
       logger,
       metrics: this.metrics,
       workerName,
+      isolated: this.isolated,
+      ledger: new EffectsLedger(this.redis, config),
+      attempts: this.cancellations.attempts,
+      circuits: this.circuits,
     };
     this.workers = config.roles.map((name) => createRoleWorker(registry.get(name)!, deps));
   }
 
-  /** Checks Redis' safety settings, then starts taking jobs. */
+  /**
+   * Checks Redis' safety settings once it answers (warnings; with REQUIRE_SAFE_REDIS an
+   * UnsafeRedisError before any job is taken), then starts taking jobs.
+   */
   async start(): Promise<void> {
     const { logger, config } = this.options;
-    const safety = await checkRedisSafety(this.redis);
-    for (const warning of safety.warnings) logger.warn({ maxmemoryPolicy: safety.maxmemoryPolicy }, warning);
+    await enforceRedisSafety(this.redis, { logger, requireSafe: config.requireSafeRedis });
+    // Listening before any job is taken, so no attempt can miss its cancellation.
+    await this.cancellations.start();
+    // Following the other replicas' circuits before any job is taken.
+    await this.circuits.start();
     for (const worker of this.workers) {
       void worker.run().catch((err: unknown) => logger.error({ err, role: worker.name }, 'worker stopped with an error'));
     }
@@ -79,6 +108,10 @@ export class WorkerRuntime {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all(this.workers.map((worker) => worker.close()));
+      // After the workers: an isolated role's active tasks still need their child processes.
+      await this.isolated.close();
+      await this.cancellations.close();
+      await this.circuits.close();
       await this.queues.close();
       await this.redis.quit().catch(() => this.redis.disconnect());
     })();

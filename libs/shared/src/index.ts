@@ -5,3 +5,6 @@ export * from './config';
 export * from './observability';
 export * from './queue';
 export * from './roles';
+export * from './breaker';
+export * from './dead-letters';
+export * from './ledger';

@@ -13,6 +13,8 @@ export const API_ERRORS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /** A dead letter whose message fails verification (altered in Redis) or no longer fits its role: never replayed. */
+  DEAD_LETTER_INVALID: 422,
   QUEUE_FULL: 429,
   RATE_LIMITED: 429,
   INTERNAL: 500,
@@ -45,6 +47,18 @@ export const REDIS_RETRY_AFTER_SECONDS = 1;
 
 export function redisUnavailable(cause?: unknown): ApiError {
   const error = new ApiError('REDIS_UNAVAILABLE', 'the task store (Redis) is unavailable; retry shortly', undefined, {
+    'retry-after': String(REDIS_RETRY_AFTER_SECONDS),
+  });
+  if (cause !== undefined) error.cause = cause;
+  return error;
+}
+
+/**
+ * Redis reached maxmemory under noeviction and refuses writes: nothing was stored, the caller
+ * may retry once memory frees (workers draining queues, retention trimming, an operator).
+ */
+export function redisFull(cause?: unknown): ApiError {
+  const error = new ApiError('REDIS_FULL', 'the task store (Redis) is full and refuses new tasks; retry later', undefined, {
     'retry-after': String(REDIS_RETRY_AFTER_SECONDS),
   });
   if (cause !== undefined) error.cause = cause;

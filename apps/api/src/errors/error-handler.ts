@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, redisUnavailable } from './api-error';
-import { isRedisUnavailableError } from '@taskyard/shared';
+import { ApiError, redisFull, redisUnavailable } from './api-error';
+import { RedisFullEpisode } from './redis-full-episode';
+import { isRedisFullError, isRedisUnavailableError } from '@taskyard/shared';
 
 /** Fastify's own error codes, mapped onto ours. */
 const FASTIFY_CODES: Record<string, () => ApiError> = {
@@ -18,14 +19,22 @@ const FASTIFY_CODES: Record<string, () => ApiError> = {
 
 /** The one place errors become responses. Internals never leak: a 500 says only "internal error". */
 export function installErrorHandler(app: FastifyInstance): void {
+  const redisFullEpisode = new RedisFullEpisode();
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);
-    if (apiError.statusCode >= 500 && apiError.code !== 'REDIS_UNAVAILABLE') {
+    if (apiError.code === 'REDIS_FULL') {
+      redisFullEpisode.refused(request.log, error.cause ?? error);
+    } else if (apiError.statusCode >= 500 && apiError.code !== 'REDIS_UNAVAILABLE') {
       request.log.error({ err: error }, 'request failed');
     } else if (apiError.code === 'REDIS_UNAVAILABLE') {
       request.log.warn({ err: error.cause ?? error }, 'redis unavailable');
     }
     sendApiError(reply, apiError);
+  });
+  // A task accepted again ends a "Redis is full" episode (see RedisFullEpisode).
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode === 202) redisFullEpisode.accepted(request.log);
+    done();
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -64,6 +73,7 @@ function toApiError(error: FastifyError): ApiError {
   if (error instanceof SyntaxError || /prototype property|JSON/i.test(error.message) && error.statusCode === 400) {
     return new ApiError('INVALID_JSON', `the body is not acceptable JSON: ${error.message}`);
   }
+  if (isRedisFullError(error)) return redisFull(error);
   if (isRedisUnavailableError(error)) return redisUnavailable(error);
   if (error.statusCode === 405) return new ApiError('METHOD_NOT_ALLOWED', error.message);
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {

@@ -1,10 +1,11 @@
-import { isRedisUnavailableError, type Redis } from '@taskyard/shared';
+import { isRedisFullError, isRedisUnavailableError, type Redis } from '@taskyard/shared';
 
-import { redisUnavailable } from './api-error';
+import { redisFull, redisUnavailable } from './api-error';
 
 /**
  * Runs a Redis-backed operation for a request: refuses at once when the connection is not
- * ready (so nothing is queued behind the caller's back), and turns outage errors into 503.
+ * ready (so nothing is queued behind the caller's back), and turns outage errors into 503
+ * (REDIS_FULL when Redis refuses writes at maxmemory, REDIS_UNAVAILABLE otherwise).
  * The connection's own commandTimeout bounds how long a command may hang.
  */
 export async function withRedis<T>(redis: Redis, operation: () => Promise<T>): Promise<T> {
@@ -12,6 +13,7 @@ export async function withRedis<T>(redis: Redis, operation: () => Promise<T>): P
   try {
     return await operation();
   } catch (err) {
+    if (isRedisFullError(err)) throw redisFull(err);
     if (isRedisUnavailableError(err) || redis.status !== 'ready') throw redisUnavailable(err);
     throw err;
   }

@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1_048_576),
   TASK_RETENTION_SECONDS: int(1, 365 * 86_400).default(86_400),
   TASK_RETENTION_COUNT: int(1, 10_000_000).default(100_000),
+  QUEUE_EVENTS_MAX_LEN: int(0, 10_000_000).default(10_000),
   METRICS_PORT: int(0, 65535).default(0),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(30_000),
   REDIS_TIMEOUT_MS: int(50, 60_000).default(1500),
@@ -72,6 +73,8 @@ export interface TaskyardConfig {
   readonly logPretty: boolean;
   readonly bodyLimit: number;
   readonly retention: { readonly ageSeconds: number; readonly count: number };
+  /** Events BullMQ keeps in each queue's stream (about; trimmed approximately). */
+  readonly queueEventsMaxLen: number;
   readonly metricsPort: number;
   readonly shutdownTimeoutMs: number;
   readonly redisTimeoutMs: number;
@@ -145,6 +148,7 @@ export function loadConfig(
     logPretty: env.LOG_PRETTY,
     bodyLimit: env.BODY_LIMIT,
     retention: Object.freeze({ ageSeconds: env.TASK_RETENTION_SECONDS, count: env.TASK_RETENTION_COUNT }),
+    queueEventsMaxLen: env.QUEUE_EVENTS_MAX_LEN,
     metricsPort: env.METRICS_PORT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     redisTimeoutMs: env.REDIS_TIMEOUT_MS,

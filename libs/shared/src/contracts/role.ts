@@ -96,6 +96,13 @@ export interface TaskContext {
   readonly redis: Redis;
   /** Prefix for keys a role writes to Redis, so deployments sharing a Redis stay apart. */
   readonly keyPrefix: string;
+  /**
+   * Runs `fn` (a side effect: a payment, an e-mail, a write elsewhere) at most once for this
+   * message and `key`, across attempts, redeliveries and replicas, and returns its JSON result;
+   * later calls get the stored result without running `fn`. See runOnce in libs/shared/src/ledger
+   * for what happens when another attempt holds the effect or died inside it.
+   */
+  once<T>(key: string, fn: () => T | Promise<T>): Promise<T>;
 }
 
 export type RoleHandler<I, O> = (message: TaskMessage<I>, ctx: TaskContext) => Promise<O>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema } from './identifiers';
 import { ErrorClassSchema } from './attempt-record';
 import { RoleSettingsSchema } from './role';
+import { CircuitStateSchema } from '../breaker/circuit-state';
 import { TaskHistoryEntrySchema, TaskStateSchema } from './task-state';
 
 /** The largest number of tasks one batch request may carry. */
@@ -62,9 +63,14 @@ export const TaskViewSchema = z.object({
   correlationId: z.string(),
   causationId: z.string().nullable(),
   history: z.array(TaskHistoryEntrySchema),
+  /** A failed task's dead letter (`/v1/dead-letters/<id>`), while it is kept. */
+  deadLetter: z.string().optional(),
 });
 
 export const TaskIdParamsSchema = z.object({ id: z.string().min(1).max(128) });
+
+/** DELETE /v1/tasks/:id of an active task (202): its view as it runs, and that it was told to abort. */
+export const CancellationRequestedSchema = TaskViewSchema.extend({ cancellationRequested: z.literal(true) });
 
 export const QueueCountsSchema = z.object({
   queued: z.number().int(),
@@ -79,6 +85,8 @@ export const RoleViewSchema = RoleSettingsSchema.extend({
   description: z.string(),
   queue: z.string(),
   counts: QueueCountsSchema,
+  /** The role's shared circuit breaker (`closed` for roles without one). */
+  circuit: CircuitStateSchema,
 });
 export const RoleListSchema = z.object({ roles: z.array(RoleViewSchema) });
 
@@ -89,6 +97,7 @@ export const ErrorBodySchema = z.object({
 export type SubmitTaskBody = z.infer<typeof SubmitTaskBodySchema>;
 export type TaskAccepted = z.infer<typeof TaskAcceptedSchema>;
 export type TaskView = z.infer<typeof TaskViewSchema>;
+export type CancellationRequested = z.infer<typeof CancellationRequestedSchema>;
 export type QueueCounts = z.infer<typeof QueueCountsSchema>;
 export type RoleView = z.infer<typeof RoleViewSchema>;
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;

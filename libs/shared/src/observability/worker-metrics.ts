@@ -13,6 +13,8 @@ export class WorkerMetrics {
   private readonly duration: Histogram<'role'>;
   private readonly active: Gauge<'role'>;
   private readonly stalled: Counter<'role'>;
+  private readonly deadLetters: Counter<'role'>;
+  private readonly duplicatesSkipped: Counter<'role'>;
   private readonly perRole = new Map<string, RoleSeries>();
 
   constructor(defaultLabels: Record<string, string> = {}) {
@@ -20,7 +22,7 @@ export class WorkerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'taskyard_worker_' });
     this.processed = new Counter({
       name: METRIC.tasksProcessed,
-      help: 'Task attempts finished, by role and outcome (completed, failed, retried)',
+      help: 'Task attempts finished, by role and outcome (completed, failed, retried, cancelled)',
       labelNames: ['role', 'outcome'],
       registers: [this.registry],
     });
@@ -43,6 +45,18 @@ export class WorkerMetrics {
       labelNames: ['role'],
       registers: [this.registry],
     });
+    this.deadLetters = new Counter({
+      name: METRIC.deadLetters,
+      help: 'Tasks that failed for good and were kept as dead letters, by role',
+      labelNames: ['role'],
+      registers: [this.registry],
+    });
+    this.duplicatesSkipped = new Counter({
+      name: METRIC.duplicatesSkipped,
+      help: 'Deliveries of an already completed message answered from the ledger without running the handler, by role',
+      labelNames: ['role'],
+      registers: [this.registry],
+    });
   }
 
   /** Resolves a role's label children once; call at worker start so series exist at zero. */
@@ -53,13 +67,16 @@ export class WorkerMetrics {
         completed: this.processed.labels(role, 'completed'),
         failed: this.processed.labels(role, 'failed'),
         retried: this.processed.labels(role, 'retried'),
+        cancelled: this.processed.labels(role, 'cancelled'),
+        duplicatesSkipped: this.duplicatesSkipped.labels(role),
         duration: this.duration.labels(role),
         active: this.active.labels(role),
         stalled: this.stalled.labels(role),
+        deadLettered: this.deadLetters.labels(role),
       };
       // labels() alone does not create a series: without these a counter stays absent until
       // its first increment, and rate()/increase() miss that increment.
-      for (const counter of [series.completed, series.failed, series.retried, series.stalled]) counter.inc(0);
+      for (const counter of [series.completed, series.failed, series.retried, series.stalled, series.deadLettered, series.cancelled, series.duplicatesSkipped]) counter.inc(0);
       series.active.set(0);
       this.duration.zero({ role });
       this.perRole.set(role, series);
@@ -72,7 +89,11 @@ export interface RoleSeries {
   readonly completed: ReturnType<Counter<'role' | 'outcome'>['labels']>;
   readonly failed: ReturnType<Counter<'role' | 'outcome'>['labels']>;
   readonly retried: ReturnType<Counter<'role' | 'outcome'>['labels']>;
+  /** Attempts ended by a cancellation (aborted, or found cancelled in the ledger). */
+  readonly cancelled: ReturnType<Counter<'role' | 'outcome'>['labels']>;
+  readonly duplicatesSkipped: ReturnType<Counter<'role'>['labels']>;
   readonly duration: ReturnType<Histogram<'role'>['labels']>;
   readonly active: ReturnType<Gauge<'role'>['labels']>;
   readonly stalled: ReturnType<Counter<'role'>['labels']>;
+  readonly deadLettered: ReturnType<Counter<'role'>['labels']>;
 }

@@ -1,7 +1,17 @@
 export { createRedisConnection, waitForRedis, type ConnectionKind, type RedisConnectionOptions } from './redis-connection';
 export { jobOptionsFor, type TaskJobOptions } from './job-options';
 export { RoleQueues } from './role-queues';
-export { checkRedisSafety, type RedisSafetyReport } from './redis-safety';
+export {
+  checkRedisSafety,
+  enforceRedisSafety,
+  UnsafeRedisError,
+  type RedisSafetyFinding,
+  type RedisSafetyPolicy,
+  type RedisSafetyReport,
+  type SafetySetting,
+  type SafetyVerdict,
+} from './redis-safety';
 export type { Redis } from 'ioredis';
-export { isRedisUnavailableError } from './redis-errors';
+export { isRedisFullError, isRedisUnavailableError } from './redis-errors';
+export { retryWhileRedisFull, type RedisFullRetryOptions } from './redis-full-retry';
 export { TaskyardKeys } from './taskyard-keys';

@@ -17,7 +17,7 @@ export interface RedisConnectionOptions {
  * - `producer` (the API): fail fast. No offline queue and no resending after a reconnect, so a
  *   command issued while Redis is away errors at once and is never sent later behind the
  *   caller's back. (A command Redis executed just before dying may still have taken effect:
- *   a 503 means "not confirmed": a client that retries may enqueue twice until Idempotency-Key support lands.)
+ *   a 503 means "not confirmed": a client that retries should send an Idempotency-Key, or it may enqueue twice.)
  * - `worker`: never give up (`maxRetriesPerRequest: null`, as BullMQ requires), queue commands
  *   while reconnecting, and ride out a Redis restart.
  */

@@ -19,3 +19,15 @@ export function isRedisUnavailableError(err: unknown): boolean {
   const text = `${err.name} ${err.message} ${(err as { code?: string }).code ?? ''}`;
   return UNAVAILABLE_MESSAGES.some((fragment) => text.includes(fragment));
 }
+
+/**
+ * True when Redis refused a write because it reached `maxmemory` under `noeviction` ("OOM
+ * command not allowed ..."). A MULTI (e.g. a batch's addBulk) refused that way fails as
+ * EXECABORT, with the OOM among its queued commands' errors.
+ */
+export function isRedisFullError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.message.startsWith('OOM ')) return true;
+  const previous = (err as { previousErrors?: unknown }).previousErrors;
+  return err.message.startsWith('EXECABORT') && Array.isArray(previous) && previous.some(isRedisFullError);
+}

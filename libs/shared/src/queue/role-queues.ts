@@ -14,13 +14,15 @@ export class RoleQueues {
     private readonly connection: Redis,
     private readonly prefix: string,
     private readonly registry: RoleRegistry,
+    /** Events BullMQ keeps per queue (its stream, for QueueEvents listeners); QUEUE_EVENTS_MAX_LEN. */
+    private readonly eventsMaxLen = 10_000,
   ) {}
 
   get(role: string): Queue {
     let queue = this.queues.get(role);
     if (!queue) {
       if (!this.registry.has(role)) throw new Error(`unknown role "${role}"`);
-      queue = new Queue(role, { connection: this.connection, prefix: this.prefix });
+      queue = new Queue(role, { connection: this.connection, prefix: this.prefix, streams: { events: { maxLen: this.eventsMaxLen } } });
       // Errors surface on the calls that hit them; without a listener EventEmitter would throw.
       queue.on('error', () => undefined);
       this.queues.set(role, queue);

@@ -11,6 +11,11 @@ export class TaskyardKeys {
     return `${this.prefix}:~dead:${taskId}`;
   }
 
+  /** The message a replay of dead letter `taskId` enqueues, claimed once so concurrent replays enqueue one task. */
+  deadLetterReplay(taskId: string): string {
+    return `${this.prefix}:~dead-replay:${taskId}`;
+  }
+
   /** Sorted set of dead letter ids, scored by the time they died; `role` for one role's. */
   deadLetterIndex(role?: string): string {
     return role ? `${this.prefix}:~dead-index:${role}` : `${this.prefix}:~dead-index`;
@@ -39,6 +44,11 @@ export class TaskyardKeys {
   /** A role's shared circuit breaker state. */
   breaker(role: string): string {
     return `${this.prefix}:~breaker:${role}`;
+  }
+
+  /** The lock of a role's half-open probe: the one replica holding it runs the one probe task. */
+  breakerProbe(role: string): string {
+    return `${this.prefix}:~breaker-probe:${role}`;
   }
 
   /** Pub/sub: task ids to abort (DELETE /v1/tasks/:id of an active task). */

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorBodySchema, RoleListSchema, type Redis, type RoleQueues, type RoleRegistry } from '@taskyard/shared';
+import { ErrorBodySchema, readCircuitStates, RoleListSchema, type Redis, type RoleQueues, type RoleRegistry, type TaskyardKeys } from '@taskyard/shared';
 import { withRedis } from '../../errors/redis-guard';
 import { toTaskCounts } from '../../tasks/bullmq-states';
 
@@ -7,21 +7,24 @@ export interface RolesRoutesOptions {
   registry: RoleRegistry;
   queues: RoleQueues;
   redis: Redis;
+  /** Where the roles' shared circuit breaker state lives. */
+  keys: TaskyardKeys;
 }
 
-export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app, { registry, queues, redis }) => {
+export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app, { registry, queues, redis, keys }) => {
   app.get(
     '/roles',
     {
       schema: {
         tags: ['roles'],
-        summary: 'Every role with its settings and live queue counts',
+        summary: 'Every role with its settings, live queue counts and circuit breaker state',
         response: { 200: RoleListSchema, 401: ErrorBodySchema, 503: ErrorBodySchema },
       },
     },
     async () => {
-      const roles = await withRedis(redis, () =>
-        Promise.all(
+      const roles = await withRedis(redis, async () => {
+        const circuits = await readCircuitStates(redis, keys, registry.all());
+        return Promise.all(
           registry.all().map(async (role) => {
             const queue = queues.get(role.name);
             const counts = toTaskCounts(await queue.getJobCounts());
@@ -38,10 +41,11 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               ...(role.maxQueueDepth !== undefined ? { maxQueueDepth: role.maxQueueDepth } : {}),
               ...(role.breaker ? { breaker: role.breaker } : {}),
               counts,
+              circuit: circuits.get(role.name) ?? 'closed',
             };
           }),
-        ),
-      );
+        );
+      });
       return { roles };
     },
   );

@@ -4,6 +4,7 @@ import {
   jobOptionsFor,
   jsonDepthExceeds,
   MAX_JSON_DEPTH,
+  TaskyardKeys,
   toIssues,
   type MessageSigner,
   type Redis,
@@ -17,11 +18,19 @@ import {
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
 import type { ApiMetrics } from '../../plugins/api-metrics';
+import { IdempotencyLedger, requestFingerprint } from './idempotency-ledger';
+import { QueueDepthGuard } from './queue-depth-guard';
 
 interface PreparedTask {
   message: TaskMessage;
   options: JobsOptions;
   accepted: TaskAccepted;
+}
+
+/** What a submission answers: its 202 body, and whether that repeats an earlier request's (Idempotency-Key). */
+export interface Submission<R> {
+  response: R;
+  replayed: boolean;
 }
 
 export interface TaskSubmitterDeps {
@@ -36,20 +45,72 @@ export interface TaskSubmitterDeps {
 /**
  * Validates, signs and enqueues tasks. Every task of a request is validated before any is
  * enqueued, and a batch goes to Redis as one addBulk per role, all pipelined on one connection.
+ * Roles with a maxQueueDepth are checked first (QueueDepthGuard); requests with an
+ * Idempotency-Key go through the IdempotencyLedger. Neither costs a request that uses neither.
  */
 export class TaskSubmitter {
-  constructor(private readonly deps: TaskSubmitterDeps) {}
+  private readonly depthGuard: QueueDepthGuard;
+  private readonly ledger: IdempotencyLedger;
 
-  async submitOne(body: SubmitTaskBody, keyId: string): Promise<TaskAccepted> {
-    const task = this.prepare(body, keyId, undefined);
-    const queue = this.deps.queues.get(task.message.role);
-    await withRedis(this.deps.redis, () => queue.add(task.message.role, task.message, task.options));
-    this.deps.metrics.countSubmitted(task.message.role);
-    return task.accepted;
+  constructor(private readonly deps: TaskSubmitterDeps) {
+    this.depthGuard = new QueueDepthGuard(deps.redis, deps.queues, deps.registry);
+    const keys = new TaskyardKeys(deps.config.queuePrefix);
+    this.ledger = new IdempotencyLedger(deps.redis, deps.queues, keys, deps.config.idempotencyTtlMs);
   }
 
-  async submitBatch(bodies: readonly SubmitTaskBody[], keyId: string): Promise<TaskAccepted[]> {
+  /** `idempotencyKey`: the request's Idempotency-Key, if any (see IdempotencyLedger). */
+  async submitOne(body: SubmitTaskBody, keyId: string, idempotencyKey?: string): Promise<Submission<TaskAccepted>> {
+    const task = this.prepare(body, keyId, undefined);
+    if (idempotencyKey !== undefined) {
+      return this.submitIdempotently('submit-task', body, keyId, idempotencyKey, [task], task.accepted);
+    }
+    const role = task.message.role;
+    if (this.depthGuard.isLimited(role)) await this.depthGuard.admit(new Map([[role, 1]]));
+    const queue = this.deps.queues.get(role);
+    await withRedis(this.deps.redis, () => queue.add(role, task.message, task.options));
+    this.deps.metrics.countSubmitted(role);
+    return { response: task.accepted, replayed: false };
+  }
+
+  async submitBatch(
+    bodies: readonly SubmitTaskBody[],
+    keyId: string,
+    idempotencyKey?: string,
+  ): Promise<Submission<TaskAccepted[]>> {
     const tasks = bodies.map((body, index) => this.prepare(body, keyId, index));
+    const accepted = tasks.map((task) => task.accepted);
+    if (idempotencyKey !== undefined) {
+      return this.submitIdempotently('submit-batch', bodies, keyId, idempotencyKey, tasks, accepted);
+    }
+    await this.depthGuard.admit(countByRole(tasks));
+    await this.enqueue(tasks);
+    return { response: accepted, replayed: false };
+  }
+
+  /** A submission under an Idempotency-Key: the ledger decides whether the tasks are enqueued or the stored answer replayed. */
+  private submitIdempotently<R>(
+    operation: string,
+    body: unknown,
+    keyId: string,
+    idempotencyKey: string,
+    tasks: readonly PreparedTask[],
+    response: R,
+  ): Promise<Submission<R>> {
+    const additions = countByRole(tasks);
+    const depthLimited = [...additions.keys()].some((role) => this.depthGuard.isLimited(role));
+    return this.ledger.submit({
+      apiKeyId: keyId,
+      idempotencyKey,
+      fingerprint: requestFingerprint(operation, body),
+      jobs: tasks.map(({ message, options }) => ({ message, options })),
+      response,
+      admit: depthLimited ? () => this.depthGuard.admit(additions) : undefined,
+      enqueue: () => this.enqueue(tasks),
+    });
+  }
+
+  /** One addBulk per role, all pipelined on the one connection. */
+  private async enqueue(tasks: readonly PreparedTask[]): Promise<void> {
     const byRole = new Map<string, PreparedTask[]>();
     for (const task of tasks) {
       const group = byRole.get(task.message.role) ?? [];
@@ -64,7 +125,6 @@ export class TaskSubmitter {
       ),
     );
     for (const [role, group] of byRole) this.deps.metrics.countSubmitted(role, group.length);
-    return tasks.map((task) => task.accepted);
   }
 
   /** Checks one task against its role and builds its signed message; `index` names it inside a batch. */
@@ -107,4 +167,11 @@ export class TaskSubmitter {
     const delayed = (body.options?.delayMs ?? 0) > 0;
     return { message, options, accepted: { id: message.id, role: role.name, state: delayed ? 'delayed' : 'queued' } };
   }
+}
+
+/** How many tasks of each role a request adds. */
+function countByRole(tasks: readonly PreparedTask[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const task of tasks) counts.set(task.message.role, (counts.get(task.message.role) ?? 0) + 1);
+  return counts;
 }

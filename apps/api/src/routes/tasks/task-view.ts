@@ -2,6 +2,7 @@ import type { Job, JobState } from 'bullmq';
 import { toTaskState } from '../../tasks/bullmq-states';
 import {
   AttemptRecordSchema,
+  CANCELLED_CODE,
   TaskEnvelopeSchema,
   TaskHistory,
   type AttemptRecord,
@@ -42,7 +43,8 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: reado
 
   for (const record of records) {
     if (history.state !== 'active') history.transition('active', record.startedAt, { attempt: record.attempt });
-    const after: TaskState = record.willRetry ? 'delayed' : 'failed';
+    // An attempt aborted by DELETE /v1/tasks/:id fails with code CANCELLED: the task was cancelled.
+    const after: TaskState = record.willRetry ? 'delayed' : record.error.code === CANCELLED_CODE ? 'cancelled' : 'failed';
     history.transition(after, record.failedAt, { attempt: record.attempt, reason: `${record.error.code}: ${record.error.message}` });
   }
 
@@ -52,23 +54,26 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: reado
 
   const lastRecord = records.at(-1);
   const finalAttempt = (lastRecord?.attempt ?? 0) + 1;
-  if ((state === 'active' || state === 'completed') && history.state !== 'active' && job.processedOn) {
+  // A last attempt's record is written just before BullMQ fails the job: it may be read while the job is still active.
+  const recordEnded = history.state === 'failed' || history.state === 'cancelled';
+  if ((state === 'active' || state === 'completed') && history.state !== 'active' && !recordEnded && job.processedOn) {
     history.transition('active', Math.max(job.processedOn, lastRecord?.failedAt ?? 0), { attempt: finalAttempt });
   }
   if (state === 'completed' && job.finishedOn) history.transition('completed', job.finishedOn, { attempt: finalAttempt });
-  if (state === 'failed' && history.state !== 'failed') {
+  if (state === 'failed' && history.state !== 'failed' && history.state !== 'cancelled') {
     // Failed without a record (e.g. stalled too often): BullMQ's timestamps tell the end.
     if (history.state !== 'active') history.transition('active', job.processedOn ?? job.timestamp, { attempt: finalAttempt });
     history.transition('failed', job.finishedOn ?? Date.now(), { attempt: finalAttempt, reason: job.failedReason });
   }
 
   const firstStart = records[0]?.startedAt ?? job.processedOn;
-  const failure = state === 'failed' ? (lastRecord ?? undefined) : undefined;
+  const shown: TaskState = history.state === 'cancelled' || (recordEnded && state === 'active') ? history.state! : state;
+  const failure = shown === 'failed' ? (lastRecord ?? undefined) : undefined;
   const progress = job.progress;
   return {
     id: envelope?.id ?? String(job.id),
     role: envelope?.role ?? job.name,
-    state,
+    state: shown,
     attempts: state === 'active' ? job.attemptsMade + 1 : job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
     createdAt: envelope?.createdAt ?? new Date(job.timestamp).toISOString(),
@@ -76,7 +81,7 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown', logs: reado
     ...(job.finishedOn && (state === 'completed' || state === 'failed') ? { finishedAt: new Date(job.finishedOn).toISOString() } : {}),
     ...(typeof progress === 'number' ? (progress > 0 ? { progress } : {}) : progress && typeof progress === 'object' ? { progress: progress as Record<string, unknown> } : {}),
     ...(state === 'completed' ? { result: job.returnvalue } : {}),
-    ...(state === 'failed'
+    ...(shown === 'failed'
       ? {
           error: failure
             ? { code: failure.error.code, class: failure.error.class, message: failure.error.message, attempt: failure.attempt }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   BatchAcceptedSchema,
+  CancellationRequestedSchema,
   ErrorBodySchema,
   SubmitBatchBodySchema,
   SubmitTaskBodySchema,
@@ -8,17 +9,22 @@ import {
   TaskIdParamsSchema,
   TaskViewSchema,
 } from '@taskyard/shared';
+import { documentIdempotencyKey, idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from './idempotency-key';
 import type { TaskSubmitter } from './task-submitter';
+import type { TaskCanceller } from './task-canceller';
 import type { TaskReader } from './task-reader';
 
 export interface TasksRoutesOptions {
   submitter: TaskSubmitter;
   reader: TaskReader;
+  canceller: TaskCanceller;
 }
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 503: ErrorBodySchema };
+/** Submissions may also meet a reused Idempotency-Key (422) and QUEUE_FULL or RATE_LIMITED (429). */
+const submitErrors = { ...errors, 422: ErrorBodySchema, 429: ErrorBodySchema };
 
-export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app, { submitter, reader }) => {
+export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app, { submitter, reader, canceller }) => {
   app.post(
     '/tasks',
     {
@@ -26,11 +32,13 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         tags: ['tasks'],
         summary: 'Submit a task to a role',
         body: SubmitTaskBodySchema,
-        response: { 202: TaskAcceptedSchema, ...errors },
+        response: { 202: TaskAcceptedSchema, ...submitErrors },
       },
+      config: documentIdempotencyKey,
     },
     async (request, reply) => {
-      const accepted = await submitter.submitOne(request.body, request.apiKeyId!);
+      const { response: accepted, replayed } = await submitter.submitOne(request.body, request.apiKeyId!, idempotencyKeyOf(request.headers));
+      if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       void reply.status(202).header('location', `/v1/tasks/${accepted.id}`);
       return accepted;
     },
@@ -43,11 +51,13 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         tags: ['tasks'],
         summary: 'Submit up to 1000 tasks at once; one bad task rejects the whole batch',
         body: SubmitBatchBodySchema,
-        response: { 202: BatchAcceptedSchema, ...errors },
+        response: { 202: BatchAcceptedSchema, ...submitErrors },
       },
+      config: documentIdempotencyKey,
     },
     async (request, reply) => {
-      const tasks = await submitter.submitBatch(request.body.tasks, request.apiKeyId!);
+      const { response: tasks, replayed } = await submitter.submitBatch(request.body.tasks, request.apiKeyId!, idempotencyKeyOf(request.headers));
+      if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       void reply.status(202);
       return { tasks };
     },
@@ -64,5 +74,22 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
       },
     },
     async (request) => reader.read(request.params.id),
+  );
+
+  app.delete(
+    '/tasks/:id',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Cancel a task: a queued or delayed one is removed (200, cancelled); an active one is told to abort (202); 409 once finished',
+        params: TaskIdParamsSchema,
+        response: { 200: TaskViewSchema, 202: CancellationRequestedSchema, 409: ErrorBodySchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { status, view } = await canceller.cancel(request.params.id);
+      void reply.status(status);
+      return view;
+    },
   );
 };

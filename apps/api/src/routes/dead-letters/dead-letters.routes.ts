@@ -1,0 +1,138 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  BulkReplayBodySchema,
+  BulkReplayResultSchema,
+  decodeDeadLetterCursor,
+  DeadLetterIdParamsSchema,
+  DeadLetterListQuerySchema,
+  DeadLetterListSchema,
+  DeadLetterSchema,
+  ErrorBodySchema,
+  MAX_DEAD_LETTER_PAGE,
+  ReplayAcceptedSchema,
+  summarizeDeadLetter,
+  type DeadLetterStore,
+  type MessageSigner,
+  type Redis,
+  type RoleQueues,
+  type RoleRegistry,
+  type TaskyardConfig,
+} from '@taskyard/shared';
+import { ApiError } from '../../errors/api-error';
+import { withRedis } from '../../errors/redis-guard';
+import type { ApiMetrics } from '../../plugins/api-metrics';
+import { deadLetterNotFound, DeadLetterReplayer } from './dead-letter-replayer';
+
+export interface DeadLettersRoutesOptions {
+  store: DeadLetterStore;
+  registry: RoleRegistry;
+  queues: RoleQueues;
+  signer: MessageSigner;
+  config: TaskyardConfig;
+  metrics: ApiMetrics;
+  redis: Redis;
+}
+
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema };
+const tags = ['dead-letters'];
+
+export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> = async (app, options) => {
+  const { store, registry, redis } = options;
+  const replayer = new DeadLetterReplayer(options);
+  const knownRole = (role: string) => {
+    if (!registry.has(role)) throw new ApiError('UNKNOWN_ROLE', `no role named "${role}"`, { known: registry.names() });
+  };
+
+  app.get(
+    '/dead-letters',
+    {
+      schema: {
+        tags,
+        summary: 'Dead letters, newest first (tasks that failed permanently or ran out of attempts)',
+        querystring: DeadLetterListQuerySchema,
+        response: { 200: DeadLetterListSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { role, limit, cursor } = request.query;
+      if (role !== undefined) knownRole(role);
+      if (cursor !== undefined && !decodeDeadLetterCursor(cursor)) {
+        throw new ApiError('VALIDATION_FAILED', 'the cursor is not one this API gave out', [
+          { field: 'querystring.cursor', message: 'pass the nextCursor of a previous page, unchanged' },
+        ]);
+      }
+      const page = await withRedis(redis, () => store.list({ role, limit, cursor }));
+      return { items: page.items.map(summarizeDeadLetter), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/dead-letters/:id',
+    {
+      schema: {
+        tags,
+        summary: 'A dead letter: its signed message, every attempt’s error and the timestamps',
+        params: DeadLetterIdParamsSchema,
+        response: { 200: DeadLetterSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const letter = await withRedis(redis, () => store.get(request.params.id));
+      if (!letter) throw deadLetterNotFound(request.params.id);
+      return letter;
+    },
+  );
+
+  app.post(
+    '/dead-letters/:id/replay',
+    {
+      schema: {
+        tags,
+        summary: 'Replay a dead letter as a new task (causationId = the dead task); the dead letter is removed',
+        params: DeadLetterIdParamsSchema,
+        response: { 202: ReplayAcceptedSchema, ...errors, 422: ErrorBodySchema, 429: ErrorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const accepted = await withRedis(redis, () => replayer.replayOne(request.params.id, request.apiKeyId!));
+      void reply.status(202).header('location', `/v1/tasks/${accepted.id}`);
+      return accepted;
+    },
+  );
+
+  app.post(
+    '/dead-letters/replay',
+    {
+      schema: {
+        tags,
+        summary: `Replay a role’s dead letters: the given ids, or its oldest ${MAX_DEAD_LETTER_PAGE}`,
+        body: BulkReplayBodySchema,
+        response: { 202: BulkReplayResultSchema, ...errors, 429: ErrorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { role, ids } = request.body;
+      const result = await withRedis(redis, () => replayer.replayMany(role, ids, request.apiKeyId!, MAX_DEAD_LETTER_PAGE));
+      void reply.status(202);
+      return result;
+    },
+  );
+
+  app.delete(
+    '/dead-letters/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a dead letter without replaying it',
+        params: DeadLetterIdParamsSchema,
+        response: { 204: z.null().describe('Deleted'), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const removed = await withRedis(redis, () => store.remove(request.params.id));
+      if (!removed) throw deadLetterNotFound(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+};

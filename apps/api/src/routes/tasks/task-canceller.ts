@@ -1,0 +1,100 @@
+import {
+  ledgerTimings,
+  recordCancelled,
+  TaskyardKeys,
+  type CancellationRequested,
+  type CancelledRecord,
+  type Redis,
+  type RoleQueues,
+  type RoleRegistry,
+  type TaskView,
+  type TaskyardConfig,
+} from '@taskyard/shared';
+import { ApiError } from '../../errors/api-error';
+import { withRedis } from '../../errors/redis-guard';
+import type { TaskReader } from './task-reader';
+
+export interface TaskCancellerDeps {
+  reader: TaskReader;
+  registry: RoleRegistry;
+  queues: RoleQueues;
+  redis: Redis;
+  config: TaskyardConfig;
+}
+
+/** What DELETE /v1/tasks/:id answers: 200 with a cancelled task, 202 while an active one is being aborted. */
+export type Cancellation = { status: 200; view: TaskView } | { status: 202; view: CancellationRequested };
+
+/**
+ * Cancels tasks (DELETE /v1/tasks/:id). The cancellation is recorded in the message's ledger
+ * record first (SET NX: a completed message's record is never overwritten), so a worker that
+ * takes the task afterwards fails it as cancelled without running the handler. Then:
+ * - queued or delayed: the job is removed (200, state `cancelled`). BullMQ refuses to remove a
+ *   locked job; that one just became active and is treated as such.
+ * - active: the task id is published on the cancel channel; the worker running it aborts the
+ *   attempt (its AbortSignal fires with CancelledError, and the attempt ends even if the handler
+ *   ignores it) and the task ends `cancelled`, neither retried nor dead-lettered (202). A handler
+ *   that finishes before the abort arrives completes normally.
+ * - already cancelled: 200 again (for a task still being aborted, 202 and the abort is sent again).
+ *   The 202 carries the view read after the abort was sent: `active`, or `cancelled` if it was quick.
+ * - completed or failed: 409 TASK_FINISHED. Unknown: 404.
+ */
+export class TaskCanceller {
+  private readonly keys: TaskyardKeys;
+
+  constructor(private readonly deps: TaskCancellerDeps) {
+    this.keys = new TaskyardKeys(deps.config.queuePrefix);
+  }
+
+  async cancel(id: string): Promise<Cancellation> {
+    const { reader, redis, queues } = this.deps;
+    const view = await reader.read(id);
+    if (view.state === 'cancelled') return { status: 200, view };
+    if (view.state === 'completed' || view.state === 'failed') throw finished(view);
+
+    const held = await withRedis(redis, () => recordCancelled(redis, this.keys, id, this.recordOf(view), this.ttlMs(view)));
+    // It completed between the read and the record: too late to cancel.
+    if (held?.status === 'done') throw finished({ ...view, state: 'completed' });
+
+    if (view.state !== 'active') {
+      const removed = await withRedis(redis, () => queues.get(view.role).remove(id));
+      if (removed === 1) return { status: 200, view: await reader.read(id) };
+    }
+    await withRedis(redis, () => redis.publish(this.keys.cancelChannel, id));
+    // 202 whatever the abort's progress: the view may already read `cancelled`.
+    const after = await reader.read(id);
+    if (after.state === 'completed' || after.state === 'failed') throw finished(after);
+    return { status: 202, view: { ...after, cancellationRequested: true } };
+  }
+
+  private recordOf(view: TaskView): CancelledRecord {
+    return {
+      status: 'cancelled',
+      cancelledAt: Date.now(),
+      from: view.state === 'delayed' ? 'delayed' : view.state === 'active' ? 'active' : 'queued',
+      task: {
+        role: view.role,
+        createdAt: view.createdAt,
+        correlationId: view.correlationId,
+        causationId: view.causationId,
+        attempts: view.attempts,
+        maxAttempts: view.maxAttempts,
+        ...(view.startedAt ? { startedAt: view.startedAt } : {}),
+        history: view.history,
+      },
+    };
+  }
+
+  /** Kept as long as the ledger keeps any record of the message (at least the retention age). */
+  private ttlMs(view: TaskView): number {
+    const role = this.deps.registry.get(view.role);
+    if (!role) return this.deps.config.retention.ageSeconds * 1000;
+    return ledgerTimings(role, view.maxAttempts, this.deps.config).ttlMs;
+  }
+}
+
+function finished(view: TaskView): ApiError {
+  return new ApiError('TASK_FINISHED', `task "${view.id}" already ${view.state}; only queued, delayed and active tasks can be cancelled`, {
+    state: view.state,
+  });
+}

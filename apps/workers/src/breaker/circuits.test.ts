@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { createLogger, defineRole, PermanentTaskError, readCircuitStates, RoleQueues, RoleRegistry, TaskyardKeys, TransientTaskError } from '@taskyard/shared';
+import { Circuits } from './circuits';
+import { isHandBack } from './hand-back';
+
+// Two replicas' circuit breakers in one process, on the suite's real Redis.
+const prefix = `t-${randomBytes(4).toString('hex')}`;
+const redisUrl = inject('redisUrl');
+const role = defineRole({
+  name: 'flaky',
+  description: 'a role with a breaker',
+  input: z.unknown(),
+  timeoutMs: 1000,
+  breaker: { errorThresholdPercentage: 50, volumeThreshold: 2, resetTimeoutMs: 300, rollingWindowMs: 10_000 },
+  handler: async () => undefined,
+});
+const plain = defineRole({ name: 'plain', description: 'no breaker', input: z.unknown(), handler: async () => undefined });
+const registry = new RoleRegistry([role, plain]);
+const keys = new TaskyardKeys(prefix);
+const redis = new Redis(redisUrl);
+const queues = new RoleQueues(redis, prefix, registry);
+const logger = createLogger({ name: 'test', level: 'silent' });
+
+function replica(name: string): Circuits {
+  return new Circuits({ roles: [role, plain], redis, redisUrl, queuePrefix: prefix, queues, logger, registry: new Registry(), replica: name });
+}
+const [a, b] = [replica('a'), replica('b')];
+
+afterAll(async () => {
+  await Promise.all([a.close(), b.close()]);
+  const found = await redis.keys(`${prefix}:*`);
+  if (found.length > 0) await redis.del(...found);
+  await queues.close();
+  redis.disconnect();
+});
+
+const fail = () => Promise.reject(new TransientTaskError('down'));
+const succeed = () => Promise.resolve('ok');
+async function outcome(run: Promise<unknown>): Promise<string> {
+  try {
+    return String(await run);
+  } catch (err) {
+    return isHandBack(err) ? 'handed back' : err instanceof Error ? err.message : String(err);
+  }
+}
+const stateOf = async () => (await readCircuitStates(redis, keys, [role, plain])).get('flaky');
+
+describe('circuits shared by two replicas', () => {
+  it('open everywhere when one replica trips, hold the queue, and let exactly one probe close them', async () => {
+    await Promise.all([a.start(), b.start()]);
+    // Roles without a breaker run straight through.
+    expect(await a.guard('plain')(succeed)).toBe('ok');
+
+    // Permanent errors are the task's fault: they never trip the breaker.
+    for (let i = 0; i < 4; i++) await outcome(a.guard('flaky')(() => Promise.reject(new PermanentTaskError('bad'))));
+    expect(await stateOf()).toBe('closed');
+    expect(await a.guard('flaky')(succeed)).toBe('ok');
+
+    // Transient failures in replica a trip it: the shared circuit opens and the queue is held.
+    // (5 runs counted as successes so far: it takes 6 failures to pass 50 %.)
+    const outcomes: string[] = [];
+    for (let i = 0; i < 7; i++) outcomes.push(await outcome(a.guard('flaky')(fail)));
+    expect(outcomes).toEqual([...Array<string>(6).fill('down'), 'handed back']);
+    await expect.poll(stateOf).toBe('open');
+    expect(await redis.pttl(queues.get('flaky').toKey('limiter'))).toBeGreaterThan(0);
+    // Replica b follows through the channel and hands its jobs back without running them.
+    let ran = false;
+    await expect
+      .poll(() =>
+        outcome(
+          b.guard('flaky')(async () => {
+            ran = true;
+            return 'ran';
+          }),
+        ),
+      )
+      .toBe('handed back');
+    expect(ran).toBe(false);
+
+    // After the reset timeout: one probe across both replicas (the other hands back).
+    await sleep(400);
+    expect(await stateOf()).toBe('half-open');
+    let release: (value: string) => void = () => undefined;
+    const slowProbe = () => new Promise<string>((resolve) => (release = resolve));
+    const first = a.guard('flaky')(slowProbe);
+    const firstOutcome = outcome(first);
+    await sleep(50);
+    expect(await outcome(b.guard('flaky')(succeed))).toBe('handed back');
+    expect(await outcome(a.guard('flaky')(succeed))).toBe('handed back');
+    release('probed');
+    expect(await firstOutcome).toBe('probed');
+
+    // The probe's success closed the circuit everywhere.
+    expect(await stateOf()).toBe('closed');
+    await expect.poll(() => outcome(b.guard('flaky')(succeed))).toBe('ok');
+    expect(await redis.exists(keys.breaker('flaky'), keys.breakerProbe('flaky'))).toBe(0);
+  });
+});

@@ -1,0 +1,69 @@
+import type { Job } from 'bullmq';
+import {
+  CancelledError,
+  ledgerTimings,
+  readMessageRecord,
+  recordDone,
+  TaskyardKeys,
+  type AnyRole,
+  type Redis,
+  type TaskyardConfig,
+} from '@taskyard/shared';
+
+/** What the ledger says before a handler runs. */
+export type LedgerCheck = { readonly run: true } | { readonly run: false; readonly result: unknown };
+
+const RUN: LedgerCheck = Object.freeze({ run: true });
+
+/**
+ * A job added this long after its message was created is treated as a re-injection (an
+ * Idempotency-Key retry re-adding stored jobs, a message added again by hand): the API and
+ * `ctx.send` add a message within milliseconds of creating it, on the same clock. Erring on the
+ * short side only costs a first delivery one ledger read.
+ */
+export const REINJECTION_AFTER_MS = 250;
+
+/**
+ * Whether this delivery could repeat a run that already happened: a retry, a redelivery after a
+ * stall (its worker died or lost the lock), or a re-injection. Only these read the ledger; a
+ * message's first delivery cannot have run before, so the happy path costs one write, not two.
+ */
+export function mayRepeatEarlierRun(job: Pick<Job, 'attemptsMade' | 'stalledCounter' | 'timestamp'>, createdAt: string): boolean {
+  return job.attemptsMade > 0 || job.stalledCounter > 0 || job.timestamp - Date.parse(createdAt) > REINJECTION_AFTER_MS;
+}
+
+/**
+ * The worker's side of the effects ledger: one SET after the handler, and one GET before it for
+ * deliveries that may repeat an earlier run (see mayRepeatEarlierRun). A message that completed before (redelivered after its worker died
+ * between the handler and BullMQ's completion, or re-injected after its job was removed) is not
+ * run again: it completes with the stored result. A cancelled message is not run at all.
+ */
+export class EffectsLedger {
+  private readonly keys: TaskyardKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: TaskyardConfig,
+  ) {
+    this.keys = new TaskyardKeys(config.queuePrefix);
+  }
+
+  /**
+   * Throws CancelledError for a cancelled message; `run: false` with the stored result for a
+   * completed one. A first delivery reads nothing: a cancellation of a task that just became
+   * active reaches it through the cancel channel (RunningAttempts keeps early ones).
+   */
+  async check(job: Job, messageId: string, createdAt: string): Promise<LedgerCheck> {
+    if (!mayRepeatEarlierRun(job, createdAt)) return RUN;
+    const record = await readMessageRecord(this.redis, this.keys, messageId);
+    if (!record) return RUN;
+    if (record.status === 'cancelled') throw new CancelledError();
+    return { run: false, result: record.result };
+  }
+
+  /** Records the completed message with its output, before BullMQ is told. */
+  async recordDone(role: AnyRole, job: Job, messageId: string, output: unknown): Promise<void> {
+    const { ttlMs } = ledgerTimings(role, job.opts.attempts ?? role.attempts, this.config);
+    await recordDone(this.redis, this.keys, messageId, output, ttlMs);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './dead-letter';
+export * from './dead-letter-cursor';
+export { DeadLetterStore, type DeadLetterPage } from './dead-letter-store';

@@ -1,0 +1,15 @@
+export { ledgerTimings, type LedgerTimings } from './ledger-ttl';
+export {
+  CancelledFromSchema,
+  CancelledRecordSchema,
+  DoneRecordSchema,
+  MessageRecordSchema,
+  parseMessageRecord,
+  readMessageRecord,
+  recordCancelled,
+  recordDone,
+  type CancelledRecord,
+  type DoneRecord,
+  type MessageRecord,
+} from './message-record';
+export { EffectInDoubtError, EffectInProgressError, MAX_ONCE_KEY_LENGTH, runOnce, type OnceScope } from './once';
