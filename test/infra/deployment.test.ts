@@ -32,13 +32,22 @@ describe('infra/docker-compose.yml', () => {
 
   it('gives each app an environment the config loader accepts', () => {
     for (const name of ['api', 'worker']) {
-      const env: Record<string, string> = { ...compose.services[name].environment };
+      // Compose fills `${VAR:-default}` from the shell or infra/.env; take the defaults.
+      const env: Record<string, string> = Object.fromEntries(
+        Object.entries(compose.services[name].environment as Record<string, string>).map(([key, value]) => [
+          key,
+          String(value).replace(/^\$\{\w+:-([^}]*)\}$/, '$1'),
+        ]),
+      );
       // Compose substitutes these from infra/.env; stand in valid values.
       env['API_KEYS'] = 'main:0123456789abcdef0123';
       env['SIGNING_KEYS'] = 'k1:0123456789abcdef0123';
       const config = loadConfig(env, { knownRoles: roleRegistry.names() });
       expect(config.env).toBe('production');
       expect(config.redisUrl).toBe('redis://redis:6379');
+      // Its Redis is configured safely, so the apps may insist on it; clients are limited per key.
+      expect(config.requireSafeRedis).toBe(true);
+      expect(config.rateLimitPerMinute).toBeGreaterThan(0);
     }
     expect(compose.services.api.environment.API_KEYS).toMatch(/^\$\{API_KEYS:\?/);
   });

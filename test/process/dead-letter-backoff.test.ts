@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../support/api-server';
 import { deletePrefix, testEnv } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
 import { expectError } from '../api/helpers';
 import { FAST_RECOVERY, holderOf, metricValue, taskLine, waitForState } from './helpers';
@@ -107,7 +108,16 @@ describe('fault: a task whose workers keep dying', () => {
     const third = new WorkerProcess(env);
     replicas.push(third);
     await third.start();
-    const task = await waitForState(api, id, 'failed', 30_000);
+    // BullMQ fails a stalled job itself, so its dead letter is written just after (from the
+    // worker's 'failed' event), not before the task reads failed as on the processor's path.
+    const task = await waitFor(
+      'the stalled task to be failed and dead-lettered',
+      async () => {
+        const view = await api.task(id);
+        return view?.state === 'failed' && view.deadLetter ? view : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect(task.deadLetter).toBe(`/v1/dead-letters/${id}`);
     const letter = (await api.request('GET', task.deadLetter)).body;
     expect(letter).toMatchObject({

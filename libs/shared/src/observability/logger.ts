@@ -14,6 +14,9 @@ export const REDACTED_PATHS = [
   'secret',
   'password',
   '*.password',
+  // ioredis errors carry the failed command's arguments: task payloads and results.
+  'err.command.args',
+  'err.previousErrors[*].command.args',
 ];
 
 export interface LoggerOptions {
