@@ -51,10 +51,12 @@ export class EffectsLedger {
   /**
    * Throws CancelledError for a cancelled message; `run: false` with the stored result for a
    * completed one. A first delivery reads nothing: a cancellation of a task that just became
-   * active reaches it through the cancel channel (RunningAttempts keeps early ones).
+   * active reaches it through the cancel channel (RunningAttempts keeps early ones). `always` is
+   * for roles with a circuit breaker: a job the circuit handed back looks like a first delivery
+   * to BullMQ, yet a cancellation may have been recorded meanwhile.
    */
-  async check(job: Job, messageId: string, createdAt: string): Promise<LedgerCheck> {
-    if (!mayRepeatEarlierRun(job, createdAt)) return RUN;
+  async check(job: Job, messageId: string, createdAt: string, { always = false }: { always?: boolean } = {}): Promise<LedgerCheck> {
+    if (!always && !mayRepeatEarlierRun(job, createdAt)) return RUN;
     const record = await readMessageRecord(this.redis, this.keys, messageId);
     if (!record) return RUN;
     if (record.status === 'cancelled') throw new CancelledError();

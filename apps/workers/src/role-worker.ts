@@ -77,7 +77,7 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       if (roleLog.isLevelEnabled('debug')) log().debug('task started');
       // The ledger (one read, for deliveries that may repeat a run): a message that already
       // completed completes again with its stored result, unrun; a cancelled one fails with CancelledError.
-      const earlier = await deps.ledger.check(job, opened.id, opened.createdAt);
+      const earlier = await deps.ledger.check(job, opened.id, opened.createdAt, { always: role.breaker !== undefined });
       if (!earlier.run) {
         series.duplicatesSkipped.inc();
         log().info('duplicate delivery of a completed message: completed with the stored result, handler not run');
@@ -93,7 +93,10 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       const output = checkOutput(role, result);
       // The ledger (one write), before BullMQ hears of it: a redelivery from here on is skipped.
       // A full Redis refuses this write: wait for room rather than fail a task that succeeded.
+      // Not past the job's lock, though: then the attempt fails as transient and is retried (effects
+      // behind ctx.once are not repeated).
       await retryWhileRedisFull(() => deps.ledger.recordDone(role, job, opened.id, output), {
+        giveUpAfterMs: deps.config.worker.lockDurationMs,
         // The message only: an ioredis error carries the command's arguments, i.e. the result.
         onFull: (err) => log().warn({ reason: err instanceof Error ? err.message : String(err) }, 'redis is full: holding the result until it can be recorded'),
       });
@@ -102,9 +105,10 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       if (roleLog.isLevelEnabled('debug')) log().debug('task completed');
       return output;
     } catch (err) {
-      // A job the circuit handed back goes to the queue untouched: no attempt was made.
-      if (isHandBack(err)) throw err;
-      const error = err instanceof Error ? err : new Error(String(err));
+      // A job the circuit handed back goes to the queue untouched (no attempt was made), unless
+      // it was cancelled meanwhile: then it ends here, as cancelled.
+      if (isHandBack(err) && !running.aborted) throw err;
+      const error = isHandBack(err) ? new CancelledError() : err instanceof Error ? err : new Error(String(err));
       const willRetry = !(error instanceof UnrecoverableError) && attempt < maxAttempts;
       (error instanceof CancelledError ? series.cancelled : willRetry ? series.retried : series.failed).inc();
       series.duration.observe((Date.now() - startedAt) / 1000);

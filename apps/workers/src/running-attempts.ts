@@ -19,6 +19,11 @@ export class RunningAttempt implements ExternalAbort {
     else this.listeners.push(listener);
   }
 
+  /** Whether the attempt was aborted (cancelled). */
+  get aborted(): boolean {
+    return this.reason !== undefined;
+  }
+
   abort(reason: Error): void {
     if (this.reason) return;
     this.reason = reason;

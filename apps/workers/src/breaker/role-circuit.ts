@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { UnrecoverableError } from 'bullmq';
 import CircuitBreaker from 'opossum';
-import { CIRCUIT_GAUGE_VALUE, type Breaker, type CircuitEvent, type CircuitState, type Logger } from '@taskyard/shared';
+import { CIRCUIT_GAUGE_VALUE, EffectInProgressError, type Breaker, type CircuitEvent, type CircuitState, type Logger } from '@taskyard/shared';
 import type { CircuitSeries } from './circuit-metrics';
 import { handBackDelayMs, handBackError, probeWaitMs } from './hand-back';
 import type { SharedCircuitStore } from './shared-circuit-store';
@@ -27,9 +27,13 @@ export interface RoleCircuitOptions {
   replica: string;
 }
 
-/** Only transient failures say something about the downstream; a permanent one is the task's own fault. */
+/**
+ * Only transient failures say something about the downstream; a permanent one (incl. a
+ * cancellation) is the task's own business, and EFFECT_IN_PROGRESS is another attempt of the same
+ * task still holding its `ctx.once` claim.
+ */
 export function countsAgainstCircuit(err: unknown): boolean {
-  return !(err instanceof UnrecoverableError);
+  return !(err instanceof UnrecoverableError) && !(err instanceof EffectInProgressError);
 }
 
 /** opossum's options for a role's breaker (timeouts are the role's own, enforced by runWithTimeout). */
@@ -133,7 +137,7 @@ export class RoleCircuit {
     const probeWait = probeWaitMs(this.options.breaker.resetTimeoutMs);
     if (this.breaker.opened) return this.handBack(handBackDelayMs({ circuit: 'open', until: this.until, halfOpenAt: this.halfOpenAt }, Date.now(), probeWait));
     // Half-open with this replica's probe already running.
-    if (!this.breaker.pendingClose) return this.handBack(handBackDelayMs({ circuit: 'probing' }, Date.now(), probeWait));
+    if (this.probing || !this.breaker.pendingClose) return this.handBack(handBackDelayMs({ circuit: 'probing' }, Date.now(), probeWait));
     const claim = await store.claimProbe(this.options.timeoutMs + PROBE_LOCK_MARGIN_MS);
     // The state may have moved while the claim was on its way.
     if (this.breaker.closed || !claim.claimed || !this.breaker.pendingClose) {
@@ -148,10 +152,29 @@ export class RoleCircuit {
     logger.info({ origin: this.options.replica }, 'circuit half-open: this replica runs the probe');
     this.probing = true;
     try {
-      return await this.breaker.fire(attempt);
+      return await this.probe(attempt);
     } finally {
       this.probing = false;
     }
+  }
+
+  /**
+   * Runs the probe outside opossum, which would take a permanent error (filtered) for a success
+   * and close the circuit on a task that never reached the downstream (a cancelled probe, bad
+   * input). Success closes the circuit everywhere, a transient failure reopens it, and a neutral
+   * outcome leaves it half-open with the probe lock freed for the next task.
+   */
+  private async probe(attempt: Attempt): Promise<unknown> {
+    let result: unknown;
+    try {
+      result = await attempt();
+    } catch (err) {
+      if (countsAgainstCircuit(err)) this.breaker.open();
+      else await this.options.store.releaseProbe().catch((releaseErr: unknown) => this.options.logger.warn({ err: releaseErr }, 'could not release the circuit probe lock'));
+      throw err;
+    }
+    this.breaker.close();
+    return result;
   }
 
   /** Sends the job back unstarted and keeps every replica off the queue for `ms`. */

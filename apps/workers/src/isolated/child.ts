@@ -36,11 +36,11 @@ function load(init: ChildInit): Loaded {
   return { role, init, logger, redis };
 }
 
-function call(request: ForwardedCall): Promise<unknown> {
+function call(runId: number, request: ForwardedCall): Promise<unknown> {
   const callId = nextCallId++;
   return new Promise((resolve, reject) => {
     pending.set(callId, { resolve, reject });
-    post({ type: 'call', callId, ...request });
+    post({ type: 'call', callId, runId, ...request });
   });
 }
 
@@ -55,7 +55,7 @@ async function run({ role, init, logger, redis }: Loaded, request: RunRequest): 
     init.queuePrefix,
     message,
     request.ledger,
-    { redis: redis.get, call },
+    { redis: redis.get, call: (forwarded: ForwardedCall) => call(request.runId, forwarded) },
   );
   let outcome: ChildMessage;
   try {

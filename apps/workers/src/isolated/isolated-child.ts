@@ -19,6 +19,7 @@ export class IsolatedChildCrashedError extends TransientTaskError {
 
 interface ActiveTask {
   ctx: TaskContext;
+  runId: number;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
@@ -69,7 +70,7 @@ export class IsolatedChild {
 
   run(request: RunRequest, ctx: TaskContext): Promise<unknown> {
     return new Promise((resolveRun, rejectRun) => {
-      this.task = { ctx, resolve: resolveRun, reject: rejectRun };
+      this.task = { ctx, runId: request.runId, resolve: resolveRun, reject: rejectRun };
       this.send(request);
     });
   }
@@ -112,8 +113,9 @@ export class IsolatedChild {
       this.settle((task) => (message.ok ? task.resolve(message.value) : task.reject(rebuildError(message.error))));
       return;
     }
-    // A call from work the handler left running after it answered has no attempt to act on.
-    const ctx = this.task?.ctx;
+    // A call from work a handler left running after it answered must not act on the task this
+    // process runs now: it belongs to an attempt that is over.
+    const ctx = this.task?.runId === message.runId ? this.task.ctx : undefined;
     const result = !ctx
       ? Promise.reject(new Error('no task is running in this process any more'))
       : message.method === 'progress'

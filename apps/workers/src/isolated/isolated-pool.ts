@@ -7,6 +7,8 @@ export type ChildLossReason = 'timeout' | 'aborted' | 'crashed';
 
 /** How long an idle child may take to exit when the worker closes before it is SIGKILLed. */
 const CLOSE_GRACE_MS = 2000;
+/** Run ids, unique in this worker process. */
+let nextRunId = 1;
 
 /**
  * The child processes of one isolated role in one worker, reused like a prefork pool, one task
@@ -46,6 +48,7 @@ export class IsolatedPool {
       return await child.run(
         {
           type: 'run',
+          runId: nextRunId++,
           message,
           attempt: ctx.attempt,
           maxAttempts: ctx.maxAttempts,

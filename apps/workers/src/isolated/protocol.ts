@@ -27,6 +27,8 @@ export interface ChildInit {
 /** One attempt of an already verified and parsed message. */
 export interface RunRequest {
   type: 'run';
+  /** Tags the calls this run forwards, so a call from a run that already answered is refused. */
+  runId: number;
   message: TaskMessage;
   attempt: number;
   maxAttempts: number;
@@ -47,7 +49,7 @@ export type ForwardedCall =
   | { method: 'send'; args: [role: string, payload: unknown, options?: SendOptions] };
 
 export type ChildMessage =
-  | ({ type: 'call'; callId: number } & ForwardedCall)
+  | ({ type: 'call'; callId: number; runId: number } & ForwardedCall)
   | ({ type: 'done' } & ({ ok: true; value: unknown } | { ok: false; error: SerializedError }));
 
 /** An error as it crosses the process boundary: enough to classify it the same on the other side. */

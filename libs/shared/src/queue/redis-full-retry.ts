@@ -6,6 +6,11 @@ export interface RedisFullRetryOptions {
   onFull?: (err: unknown) => void;
   /** The longest pause between two tries. */
   maxDelayMs?: number;
+  /**
+   * Stop retrying after this long and throw Redis' refusal: a worker must not hold an attempt (and
+   * its shutdown) for the whole of a long episode. Default: no limit.
+   */
+  giveUpAfterMs?: number;
 }
 
 /**
@@ -15,12 +20,16 @@ export interface RedisFullRetryOptions {
  * failed attempt would burn a task's attempts within a second and fail work that succeeded.
  * BullMQ's own completion still works when Redis is full (its script frees the lock first).
  */
-export async function retryWhileRedisFull<T>(write: () => Promise<T>, { onFull, maxDelayMs = 2000 }: RedisFullRetryOptions = {}): Promise<T> {
+export async function retryWhileRedisFull<T>(
+  write: () => Promise<T>,
+  { onFull, maxDelayMs = 2000, giveUpAfterMs = Number.POSITIVE_INFINITY }: RedisFullRetryOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + giveUpAfterMs;
   for (let delayMs = 50, tries = 0; ; delayMs = Math.min(delayMs * 2, maxDelayMs), tries += 1) {
     try {
       return await write();
     } catch (err) {
-      if (!isRedisFullError(err)) throw err;
+      if (!isRedisFullError(err) || Date.now() + delayMs > deadline) throw err;
       if (tries === 0) onFull?.(err);
       await sleep(delayMs);
     }

@@ -102,7 +102,14 @@ export class DeadLetterReplayer {
     if (claimed === undefined) return { kind: 'not-found' };
     // The claimed message may be a concurrent or earlier replay's: enqueue that one, as it is
     // (same job id, so a message already enqueued is not added twice).
-    const message = openMessage(JSON.parse(claimed) as unknown, role, signer);
+    let message: TaskMessage;
+    try {
+      message = openMessage(JSON.parse(claimed) as unknown, role, signer);
+    } catch (err) {
+      // An earlier replay's message that no longer verifies (its signing key was retired since).
+      if (!(err instanceof PermanentTaskError)) throw err;
+      return { kind: 'refused', code: err.code, message: `dead letter ${id} cannot be replayed: ${err.message}` };
+    }
     await queues.get(role.name).add(role.name, message, jobOptionsFor(role, message.id, config.retention));
     await store.remove(id);
     this.deps.metrics.countSubmitted(role.name);

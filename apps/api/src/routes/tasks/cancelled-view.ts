@@ -4,7 +4,8 @@ import { TaskHistory, type CancelledRecord, type MessageRecord, type TaskView } 
  * How a task's cancellation record shapes what GET /v1/tasks/:id shows:
  * - no job (a queued or delayed task's job is removed when it is cancelled): the record's view;
  * - a job still queued or delayed (cancelled a moment ago, or its removal failed): cancelled
- *   too, since no worker will run its handler (the worker reads the record first);
+ *   too; the canceller removes such a job, and a worker that fetches it in between is reached by
+ *   the cancel message (or reads the record, for a retry or a handed-back job);
  * - an active job: still active, its abort is under way; a finished one: what BullMQ says
  *   (an aborted attempt fails with code CANCELLED, which toTaskView shows as cancelled).
  */

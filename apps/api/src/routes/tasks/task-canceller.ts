@@ -27,8 +27,9 @@ export type Cancellation = { status: 200; view: TaskView } | { status: 202; view
 
 /**
  * Cancels tasks (DELETE /v1/tasks/:id). The cancellation is recorded in the message's ledger
- * record first (SET NX: a completed message's record is never overwritten), so a worker that
- * takes the task afterwards fails it as cancelled without running the handler. Then:
+ * record first (SET NX: a completed message's record is never overwritten): a retry, a
+ * redelivery or a job a circuit handed back reads it and fails as cancelled without running the
+ * handler; a first delivery does not read the ledger, so the job is removed or its attempt aborted:
  * - queued or delayed: the job is removed (200, state `cancelled`). BullMQ refuses to remove a
  *   locked job; that one just became active and is treated as such.
  * - active: the task id is published on the cancel channel; the worker running it aborts the
@@ -49,7 +50,13 @@ export class TaskCanceller {
   async cancel(id: string): Promise<Cancellation> {
     const { reader, redis, queues } = this.deps;
     const view = await reader.read(id);
-    if (view.state === 'cancelled') return { status: 200, view };
+    if (view.state === 'cancelled') {
+      // Its job may still wait (a removal that met a lock, a job a circuit handed back): remove it now.
+      const queue = queues.get(view.role);
+      const state = await withRedis(redis, () => queue.getJobState(id));
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await withRedis(redis, () => queue.remove(id));
+      return { status: 200, view };
+    }
     if (view.state === 'completed' || view.state === 'failed') throw finished(view);
 
     const held = await withRedis(redis, () => recordCancelled(redis, this.keys, id, this.recordOf(view), this.ttlMs(view)));
