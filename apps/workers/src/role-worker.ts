@@ -3,7 +3,6 @@ import {
   CancelledError,
   CorrelationIdSchema,
   isRedisUnavailableError,
-  retryWhileRedisFull,
   openMessage,
   PermanentTaskError,
   SchemaError,
@@ -91,15 +90,14 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       ));
       // 3. Check what it returned against the role's output schema.
       const output = checkOutput(role, result);
-      // The ledger (one write), before BullMQ hears of it: a redelivery from here on is skipped.
-      // A full Redis refuses this write: wait for room rather than fail a task that succeeded.
-      // Not past the job's lock, though: then the attempt fails as transient and is retried (effects
-      // behind ctx.once are not repeated).
-      await retryWhileRedisFull(() => deps.ledger.recordDone(role, job, opened.id, output), {
-        giveUpAfterMs: deps.config.worker.lockDurationMs,
+      // The ledger (one write), sent before BullMQ's completion and on the same connection: Redis
+      // runs one connection's commands in order, so the record exists before the job reads
+      // completed (a redelivery from here on is skipped), without a round trip of its own. A
+      // refused write (e.g. Redis full) leaves the task completed, only without its record.
+      deps.ledger
+        .recordDone(role, job, opened.id, output)
         // The message only: an ioredis error carries the command's arguments, i.e. the result.
-        onFull: (err) => log().warn({ reason: err instanceof Error ? err.message : String(err) }, 'redis is full: holding the result until it can be recorded'),
-      });
+        .catch((err: unknown) => log().warn({ reason: err instanceof Error ? err.message : String(err) }, 'could not record the completed message in the ledger'));
       series.completed.inc();
       series.duration.observe((Date.now() - startedAt) / 1000);
       if (roleLog.isLevelEnabled('debug')) log().debug('task completed');

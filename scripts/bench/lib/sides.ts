@@ -13,7 +13,16 @@ export type SideName = 'taskyard' | 'raw';
 export interface Retention {
   ageSeconds: number;
   count: number;
+  /**
+   * Taskyard also keeps a completed message in its effects ledger for the role's retry window
+   * (timeout, lock and stall check per attempt). The soak shortens those windows so the run can
+   * watch that memory come back too.
+   */
+  shortWindows?: boolean;
 }
+
+/** Role timeout, lock and stall interval of a `shortWindows` run. */
+const SHORT_WINDOW_MS = 2000;
 
 /** Long enough for every scenario but the soak to read its finished jobs back. */
 export const KEEP_ALL: Retention = { ageSeconds: 3600, count: 1_000_000 };
@@ -52,6 +61,8 @@ export interface Side {
   enqueue(redis: Redis, count: number, retention?: Retention): Promise<void>;
   /** The job options this side gives an echo task (a producer adding directly uses them too). */
   jobOptions(retention?: Retention): JobsOptions;
+  /** How long this side keeps anything of a finished echo task beyond the retention (0: nothing). */
+  keepsBeyondRetentionMs(retention: Retention): number;
 }
 
 const RAW_API = resolve(ROOT, 'scripts/bench/raw/raw-api.ts');
@@ -96,8 +107,25 @@ export class TaskyardSide implements Side {
       HOST: '127.0.0.1',
       TASK_RETENTION_SECONDS: String(retention.ageSeconds),
       TASK_RETENTION_COUNT: String(retention.count),
+      ...(retention.shortWindows
+        ? {
+            ROLE_ECHO_TIMEOUT_MS: String(SHORT_WINDOW_MS),
+            WORKER_LOCK_DURATION_MS: String(SHORT_WINDOW_MS),
+            WORKER_STALLED_INTERVAL_MS: String(SHORT_WINDOW_MS),
+          }
+        : {}),
       ...extra,
     };
+  }
+
+  keepsBeyondRetentionMs(retention: Retention): number {
+    // An older checkout (--taskyard-root) may have no ledger.
+    const { ledgerTimings, echoRole } = this.lib as Partial<SharedLib>;
+    if (!ledgerTimings || !echoRole) return 0;
+    const windowMs = retention.shortWindows ? SHORT_WINDOW_MS : undefined;
+    const role = { ...echoRole, timeoutMs: windowMs ?? echoRole.timeoutMs };
+    const worker = { lockDurationMs: windowMs ?? 30_000, stalledIntervalMs: windowMs ?? 30_000 };
+    return ledgerTimings(role, echoRole.attempts, { worker }).ttlMs;
   }
 
   async startApi({ retention, profileDir }: StartOptions = {}): Promise<ApiHandle> {
@@ -168,6 +196,10 @@ export class RawSide implements Side {
   jobOptions(retention: Retention = KEEP_ALL): JobsOptions {
     const { jobId: _jobId, ...options } = this.taskyard.jobOptions(retention);
     return options;
+  }
+
+  keepsBeyondRetentionMs(): number {
+    return 0;
   }
 
   async startApi({ retention, profileDir }: StartOptions = {}): Promise<ApiHandle> {

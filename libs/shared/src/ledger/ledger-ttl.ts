@@ -11,9 +11,10 @@ export interface LedgerTimings {
    */
   readonly holdMs: number;
   /**
-   * How long ledger entries of one message (its record, its `ctx.once` claims) are kept: at least
-   * the longest time the message can still be (re)delivered, and never less than the retention
-   * age, so a message re-injected after retention removed its job is still recognised.
+   * How long ledger entries of one message (its record, its `ctx.once` claims) are kept: the
+   * longest time the message can still be (re)delivered. Not the retention age: that would keep an
+   * entry per message for a day by default, memory growing with throughput × a day, while BullMQ
+   * caps its own finished jobs by count too.
    */
   readonly ttlMs: number;
 }
@@ -27,12 +28,12 @@ export interface LedgerTimings {
 export function ledgerTimings(
   role: Pick<RoleSettings, 'timeoutMs' | 'backoff'>,
   attempts: number,
-  config: Pick<TaskyardConfig, 'retention' | 'worker'>,
+  config: Pick<TaskyardConfig, 'worker'>,
 ): LedgerTimings {
   const holdMs = role.timeoutMs + config.worker.lockDurationMs + config.worker.stalledIntervalMs;
   let backoffMs = 0;
   for (let retry = 1; retry < attempts; retry += 1) backoffMs += role.backoff.delayMs * 2 ** (retry - 1);
   const windowMs = (attempts + 1) * holdMs + backoffMs;
-  const ttlMs = Math.min(MAX_LEDGER_TTL_MS, Math.max(windowMs, config.retention.ageSeconds * 1000));
+  const ttlMs = Math.min(MAX_LEDGER_TTL_MS, windowMs);
   return { holdMs, ttlMs: Math.ceil(ttlMs) };
 }

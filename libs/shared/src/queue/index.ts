@@ -13,5 +13,4 @@ export {
 } from './redis-safety';
 export type { Redis } from 'ioredis';
 export { isRedisFullError, isRedisUnavailableError } from './redis-errors';
-export { retryWhileRedisFull, type RedisFullRetryOptions } from './redis-full-retry';
 export { TaskyardKeys } from './taskyard-keys';

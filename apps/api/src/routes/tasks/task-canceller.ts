@@ -92,11 +92,16 @@ export class TaskCanceller {
     };
   }
 
-  /** Kept as long as the ledger keeps any record of the message (at least the retention age). */
+  /**
+   * Kept while the message may still be delivered (the ledger's window) and, like any finished
+   * task, readable for the retention age: a removed job's view lives only in this record.
+   * Cancellations are rare, so the longer of the two costs little.
+   */
   private ttlMs(view: TaskView): number {
+    const retentionMs = this.deps.config.retention.ageSeconds * 1000;
     const role = this.deps.registry.get(view.role);
-    if (!role) return this.deps.config.retention.ageSeconds * 1000;
-    return ledgerTimings(role, view.maxAttempts, this.deps.config).ttlMs;
+    if (!role) return retentionMs;
+    return Math.max(retentionMs, ledgerTimings(role, view.maxAttempts, this.deps.config).ttlMs);
   }
 }
 
