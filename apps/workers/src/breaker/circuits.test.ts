@@ -100,4 +100,21 @@ describe('circuits shared by two replicas', () => {
     await expect.poll(() => outcome(b.guard('flaky')(succeed))).toBe('ok');
     expect(await redis.exists(keys.breaker('flaky'), keys.breakerProbe('flaky'))).toBe(0);
   });
+
+  it('take a probe that ends in a permanent error as no verdict: still half-open, the probe free for the next task', async () => {
+    // Trip it again (a closed circuit counts afresh).
+    for (let i = 0; i < 3; i++) await outcome(a.guard('flaky')(fail));
+    await expect.poll(stateOf).toBe('open');
+    await sleep(400);
+    expect(await stateOf()).toBe('half-open');
+
+    // A cancelled or invalid task says nothing about the downstream.
+    expect(await outcome(a.guard('flaky')(() => Promise.reject(new PermanentTaskError('cancelled meanwhile'))))).toBe('cancelled meanwhile');
+    expect(await stateOf()).toBe('half-open');
+    expect(await redis.exists(keys.breakerProbe('flaky'))).toBe(0);
+
+    // The next task probes, and its success closes the circuit.
+    expect(await outcome(b.guard('flaky')(succeed))).toBe('ok');
+    await expect.poll(stateOf).toBe('closed');
+  });
 });
