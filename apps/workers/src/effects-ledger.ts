@@ -3,7 +3,7 @@ import {
   CancelledError,
   ledgerTimings,
   readMessageRecord,
-  recordDone,
+  type DoneRecord,
   TaskyardKeys,
   type AnyRole,
   type Redis,
@@ -63,9 +63,45 @@ export class EffectsLedger {
     return { run: false, result: record.result };
   }
 
-  /** Records the completed message with its output, before BullMQ is told. */
-  async recordDone(role: AnyRole, job: Job, messageId: string, output: unknown): Promise<void> {
+  /**
+   * Records the completed message with its output. Writes are batched per turn of the event loop
+   * (setImmediate): every attempt completing in the same turn shares one pipeline and one socket
+   * write, which a profile showed to matter (a write per task cost ~15 % of the worker's time). The
+   * record thus lands just after BullMQ's completion, in the same turn: a redelivery that reads
+   * the ledger (after a stall) comes long after. Resolves when Redis has answered.
+   */
+  recordDone(role: AnyRole, job: Job, messageId: string, output: unknown): Promise<void> {
     const { ttlMs } = ledgerTimings(role, job.opts.attempts ?? role.attempts, this.config);
-    await recordDone(this.redis, this.keys, messageId, output, ttlMs);
+    const record: DoneRecord = { status: 'done', completedAt: Date.now(), result: output };
+    return new Promise<void>((resolve, reject) => {
+      if (this.pending.push({ key: this.keys.message(messageId), value: JSON.stringify(record), ttlMs, resolve, reject }) === 1) {
+        setImmediate(() => this.flush());
+      }
+    });
   }
+
+  private readonly pending: PendingWrite[] = [];
+
+  private flush(): void {
+    const writes = this.pending.splice(0);
+    if (writes.length === 1) {
+      const [write] = writes as [PendingWrite];
+      this.redis.set(write.key, write.value, 'PX', write.ttlMs).then(() => write.resolve(), write.reject);
+      return;
+    }
+    const pipeline = this.redis.pipeline();
+    for (const write of writes) pipeline.set(write.key, write.value, 'PX', write.ttlMs);
+    pipeline.exec().then(
+      (results) => writes.forEach((write, index) => (results?.[index]?.[0] ? write.reject(results[index]![0]) : write.resolve())),
+      (err: unknown) => writes.forEach((write) => write.reject(err)),
+    );
+  }
+}
+
+interface PendingWrite {
+  key: string;
+  value: string;
+  ttlMs: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }

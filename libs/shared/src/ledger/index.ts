@@ -7,7 +7,6 @@ export {
   parseMessageRecord,
   readMessageRecord,
   recordCancelled,
-  recordDone,
   type CancelledRecord,
   type DoneRecord,
   type MessageRecord,

@@ -60,15 +60,6 @@ export async function readMessageRecord(redis: Redis, keys: TaskyardKeys, messag
 }
 
 /**
- * Records that the message completed with `result` (one SET ... PX). Unconditional: the handler
- * ran to the end, which is the truth even if a cancellation was recorded while it ran.
- */
-export async function recordDone(redis: Redis, keys: TaskyardKeys, messageId: string, result: unknown, ttlMs: number): Promise<void> {
-  const record: DoneRecord = { status: 'done', completedAt: Date.now(), result };
-  await redis.set(keys.message(messageId), JSON.stringify(record), 'PX', ttlMs);
-}
-
-/**
  * Records a cancellation unless the message already has a record (SET NX): a "done" record is
  * never overwritten, and a second cancellation keeps the first. Returns the record that holds
  * afterwards: `record` itself when it was written, else the one found (undefined if that one
