@@ -1,6 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import {
-  AttemptRecordSchema,
+  parseAttemptRecords,
   CANCELLED_CODE,
   DeadLetterStore,
   TaskEnvelopeSchema,
@@ -82,18 +82,9 @@ export class DeadLetterWriter {
   /** The failed-attempt records the processor wrote to the job's log. */
   private async earlierAttempts(job: Job): Promise<AttemptRecord[]> {
     const { logs } = await this.queue.getJobLogs(String(job.id), 0, -1);
-    const records = new Map<number, AttemptRecord>();
-    for (const line of logs) {
-      try {
-        const parsed = AttemptRecordSchema.safeParse(JSON.parse(line));
-        // A re-run of an attempt (after a stall) replaces its earlier record.
-        if (parsed.success) records.set(parsed.data.attempt, parsed.data);
-      } catch {
-        // Not ours: handlers may log free text too.
-      }
-    }
-    return [...records.values()].sort((a, b) => a.attempt - b.attempt);
+    return parseAttemptRecords(logs);
   }
+
 }
 
 /** The dead letter writer of one role's worker. */

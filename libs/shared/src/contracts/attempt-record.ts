@@ -23,3 +23,20 @@ export const AttemptRecordSchema = z.object({
   }),
 });
 export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
+
+/**
+ * The failed-attempt records among a job's log lines, by attempt; anything else (handlers may log
+ * free text) is ignored, and a re-run of an attempt (after a stall) replaces its earlier record.
+ */
+export function parseAttemptRecords(logs: readonly string[]): AttemptRecord[] {
+  const records = new Map<number, AttemptRecord>();
+  for (const line of logs) {
+    try {
+      const parsed = AttemptRecordSchema.safeParse(JSON.parse(line));
+      if (parsed.success) records.set(parsed.data.attempt, parsed.data);
+    } catch {
+      // Not JSON: not ours.
+    }
+  }
+  return [...records.values()].sort((a, b) => a.attempt - b.attempt);
+}

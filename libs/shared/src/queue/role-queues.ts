@@ -1,5 +1,6 @@
-import { Queue } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { TaskMessage } from '../contracts/envelope';
 import type { RoleRegistry } from '../contracts/role';
 
 /**
@@ -28,6 +29,21 @@ export class RoleQueues {
       this.queues.set(role, queue);
     }
     return queue;
+  }
+
+  /**
+   * Adds signed messages to their roles' queues: one addBulk per role, all pipelined on the one
+   * connection. Resolves with how many went to each role.
+   */
+  async addAll(jobs: readonly { message: TaskMessage; options: JobsOptions }[]): Promise<Map<string, number>> {
+    const byRole = new Map<string, { name: string; data: TaskMessage; opts: JobsOptions }[]>();
+    for (const { message, options } of jobs) {
+      let group = byRole.get(message.role);
+      if (!group) byRole.set(message.role, (group = []));
+      group.push({ name: message.role, data: message, opts: options });
+    }
+    await Promise.all([...byRole].map(([role, group]) => this.get(role).addBulk(group)));
+    return new Map([...byRole].map(([role, group]) => [role, group.length]));
   }
 
   /** Every registered role's queue. */

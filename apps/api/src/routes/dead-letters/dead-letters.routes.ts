@@ -12,27 +12,13 @@ import {
   MAX_DEAD_LETTER_PAGE,
   ReplayAcceptedSchema,
   summarizeDeadLetter,
-  type DeadLetterStore,
-  type MessageSigner,
-  type Redis,
-  type RoleQueues,
-  type RoleRegistry,
-  type TaskyardConfig,
 } from '@taskyard/shared';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
-import type { ApiMetrics } from '../../plugins/api-metrics';
-import { deadLetterNotFound, DeadLetterReplayer } from './dead-letter-replayer';
+import { deadLetterNotFound, DeadLetterReplayer, type DeadLetterReplayerDeps } from './dead-letter-replayer';
 
-export interface DeadLettersRoutesOptions {
-  store: DeadLetterStore;
-  registry: RoleRegistry;
-  queues: RoleQueues;
-  signer: MessageSigner;
-  config: TaskyardConfig;
-  metrics: ApiMetrics;
-  redis: Redis;
-}
+/** The routes need what the replayer needs (the store, the roles, the queues, the signer...). */
+export type DeadLettersRoutesOptions = DeadLetterReplayerDeps;
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema };
 const tags = ['dead-letters'];

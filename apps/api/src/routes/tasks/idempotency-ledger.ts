@@ -145,20 +145,9 @@ export class IdempotencyLedger {
 
   /** Adds a pending record's jobs again; those already in a queue are left as they are. */
   private async redrive(jobs: readonly QueuedJob[]): Promise<void> {
-    const byRole = new Map<string, QueuedJob[]>();
-    for (const job of jobs) {
-      const group = byRole.get(job.message.role) ?? [];
-      group.push(job);
-      byRole.set(job.message.role, group);
-    }
-    await withRedis(this.redis, () =>
-      Promise.all(
-        [...byRole].map(([role, group]) =>
-          this.queues.get(role).addBulk(group.map((job) => ({ name: role, data: job.message, opts: job.options }))),
-        ),
-      ),
-    );
+    await withRedis(this.redis, () => this.queues.addAll(jobs));
   }
+
 
   /**
    * Best effort: the tasks are in their queues, so the request has succeeded whether or not the

@@ -111,20 +111,8 @@ export class TaskSubmitter {
 
   /** One addBulk per role, all pipelined on the one connection. */
   private async enqueue(tasks: readonly PreparedTask[]): Promise<void> {
-    const byRole = new Map<string, PreparedTask[]>();
-    for (const task of tasks) {
-      const group = byRole.get(task.message.role) ?? [];
-      group.push(task);
-      byRole.set(task.message.role, group);
-    }
-    await withRedis(this.deps.redis, () =>
-      Promise.all(
-        [...byRole].map(([role, group]) =>
-          this.deps.queues.get(role).addBulk(group.map((task) => ({ name: role, data: task.message, opts: task.options }))),
-        ),
-      ),
-    );
-    for (const [role, group] of byRole) this.deps.metrics.countSubmitted(role, group.length);
+    const added = await withRedis(this.deps.redis, () => this.deps.queues.addAll(tasks));
+    for (const [role, count] of added) this.deps.metrics.countSubmitted(role, count);
   }
 
   /** Checks one task against its role and builds its signed message; `index` names it inside a batch. */

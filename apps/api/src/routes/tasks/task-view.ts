@@ -1,28 +1,13 @@
 import type { Job, JobState } from 'bullmq';
 import { toTaskState } from '../../tasks/bullmq-states';
 import {
-  AttemptRecordSchema,
   CANCELLED_CODE,
+  parseAttemptRecords,
   TaskEnvelopeSchema,
   TaskHistory,
-  type AttemptRecord,
   type TaskState,
   type TaskView,
 } from '@taskyard/shared';
-
-/** Reads the worker's failed-attempt records out of the job's log lines, ignoring anything else. */
-export function parseAttemptRecords(logs: readonly string[]): AttemptRecord[] {
-  const records: AttemptRecord[] = [];
-  for (const line of logs) {
-    try {
-      const parsed = AttemptRecordSchema.safeParse(JSON.parse(line));
-      if (parsed.success) records.push(parsed.data);
-    } catch {
-      // Not ours: handlers may log free text too.
-    }
-  }
-  return records.sort((a, b) => a.attempt - b.attempt);
-}
 
 /**
  * Derives a task's view from BullMQ's own job fields plus the failed-attempt records: the
