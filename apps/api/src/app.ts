@@ -59,7 +59,8 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   const queues = new RoleQueues(redis, config.queuePrefix, registry, config.queueEventsMaxLen);
   const metrics = new ApiMetrics(queues, registry);
   const signer = new MessageSigner(config.signingKeys);
-  const deadLetters = new DeadLetterStore(redis, new TaskyardKeys(config.queuePrefix), config.deadLetterTtlMs);
+  const keys = new TaskyardKeys(config.queuePrefix);
+  const deadLetters = new DeadLetterStore(redis, keys, config.deadLetterTtlMs);
   app.addHook('onClose', () => queues.close());
 
   await app.register(openApiPlugin);
@@ -72,15 +73,14 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       // Shedding first: an overloaded process should spend nothing on a request it refuses.
       await v1.register(loadSheddingPlugin, { pressure: config.pressure });
       v1.addHook('onRequest', v1.requireApiKey);
-      const rateLimitNamespace = new TaskyardKeys(config.queuePrefix).rateLimitNamespace;
-      await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: rateLimitNamespace });
-      const reader = new TaskReader(queues, redis, deadLetters, new TaskyardKeys(config.queuePrefix));
+      await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: keys.rateLimitNamespace });
+      const reader = new TaskReader(queues, redis, deadLetters, keys);
       await v1.register(tasksRoutes, {
         submitter: new TaskSubmitter({ registry, queues, signer, redis, config, metrics }),
         reader,
         canceller: new TaskCanceller({ reader, registry, queues, redis, config }),
       });
-      await v1.register(rolesRoutes, { registry, queues, redis, keys: new TaskyardKeys(config.queuePrefix) });
+      await v1.register(rolesRoutes, { registry, queues, redis, keys });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
       await v1.register(deadLettersRoutes, { store: deadLetters, registry, queues, signer, config, metrics, redis });
     },
