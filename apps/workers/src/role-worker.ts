@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
+  acceptsSource,
   CancelledError,
   CorrelationIdSchema,
   isRedisUnavailableError,
@@ -73,6 +74,10 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       // 1. Trust: verify the signature and parse the payload (permanent failures).
       const opened = openMessage(job.data, role, deps.signer);
       message = opened;
+      // Access control: the (signed) source must be one the role accepts.
+      if (!acceptsSource(role.acceptFrom, opened.metadata.source)) {
+        throw new PermanentTaskError(`role "${role.name}" does not accept tasks from "${opened.metadata.source}"`, 'SOURCE_FORBIDDEN');
+      }
       if (roleLog.isLevelEnabled('debug')) log().debug('task started');
       // The ledger (one read, for deliveries that may repeat a run): a message that already
       // completed completes again with its stored result, unrun; a cancelled one fails with CancelledError.

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import {
+  acceptsSource,
   deriveMessage,
   jobOptionsFor,
   ledgerTimings,
@@ -78,6 +79,9 @@ class AttemptContext implements TaskContext {
     const { deps, role } = this;
     const targetRole = deps.registry.get(target);
     if (!targetRole) throw new PermanentTaskError(`role "${role.name}" sent a task to unknown role "${target}"`, 'UNKNOWN_ROLE');
+    if (!acceptsSource(targetRole.acceptFrom, `role:${role.name}`)) {
+      throw new PermanentTaskError(`role "${role.name}" may not send tasks to role "${target}" (it accepts ${targetRole.acceptFrom!.join(', ')})`, 'SEND_FORBIDDEN');
+    }
     const parsed = targetRole.input.safeParse(payload);
     if (!parsed.success) {
       const detail = toIssues(parsed.error).map((issue) => `${issue.path}: ${issue.message}`).join('; ');

@@ -6,6 +6,8 @@ export const API_ERRORS = {
   VALIDATION_FAILED: 400,
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
+  /** The API key may not send tasks to that role (the role's acceptFrom). */
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   UNKNOWN_ROLE: 404,
   METHOD_NOT_ALLOWED: 405,

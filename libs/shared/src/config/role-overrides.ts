@@ -1,3 +1,4 @@
+import { AcceptFromSchema } from '../contracts/access';
 import { DEFAULT_BREAKER, type RoleSettings } from '../contracts/role';
 
 /** Per-deployment changes to a role's settings, from ROLE_<ROLE>_<SETTING> variables. */
@@ -16,10 +17,11 @@ export interface RoleSettingsOverride {
   breakerVolume?: number;
   breakerResetMs?: number;
   breakerWindowMs?: number;
+  acceptFrom?: string[];
 }
 
 /** The variable suffix of each overridable setting, with its bounds. */
-const SETTINGS: Record<string, { key: keyof RoleSettingsOverride; min: number; max: number; integer: boolean }> = {
+const SETTINGS: Record<string, { key: Exclude<keyof RoleSettingsOverride, 'acceptFrom'>; min: number; max: number; integer: boolean }> = {
   CONCURRENCY: { key: 'concurrency', min: 1, max: 1000, integer: true },
   ATTEMPTS: { key: 'attempts', min: 1, max: 100, integer: true },
   TIMEOUT_MS: { key: 'timeoutMs', min: 1, max: 86_400_000, integer: true },
@@ -33,6 +35,10 @@ const SETTINGS: Record<string, { key: keyof RoleSettingsOverride; min: number; m
   BREAKER_RESET_MS: { key: 'breakerResetMs', min: 100, max: 86_400_000, integer: true },
   BREAKER_WINDOW_MS: { key: 'breakerWindowMs', min: 100, max: 86_400_000, integer: true },
 };
+
+/** The one setting that is a list, not a number: ROLE_<ROLE>_ACCEPT_FROM=api:main,role:docs.ingest. */
+const ACCEPT_FROM = 'ACCEPT_FROM';
+const SETTING_NAMES = [...Object.keys(SETTINGS), ACCEPT_FROM];
 
 /** `docs.ingest` → `DOCS_INGEST`: how a role is named in variables. */
 export function roleEnvName(role: string): string {
@@ -49,12 +55,18 @@ export function parseRoleOverrides(
   const problems: string[] = [];
   for (const [name, raw] of Object.entries(source)) {
     if (!name.startsWith('ROLE_') || name === 'ROLE_MODULES' || raw === undefined || raw === '') continue;
-    const suffix = Object.keys(SETTINGS).find((candidate) => name.endsWith(`_${candidate}`));
+    const suffix = SETTING_NAMES.find((candidate) => name.endsWith(`_${candidate}`));
     const roleName = suffix ? byEnvName.get(name.slice('ROLE_'.length, -(suffix.length + 1))) : undefined;
     if (!suffix || !roleName) {
       problems.push(
-        `${name}: not a known ROLE_<ROLE>_<SETTING> variable (roles: ${[...byEnvName.keys()].join(', ')}; settings: ${Object.keys(SETTINGS).join(', ')})`,
+        `${name}: not a known ROLE_<ROLE>_<SETTING> variable (roles: ${[...byEnvName.keys()].join(', ')}; settings: ${SETTING_NAMES.join(', ')})`,
       );
+      continue;
+    }
+    if (suffix === ACCEPT_FROM) {
+      const patterns = AcceptFromSchema.safeParse(raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''));
+      if (patterns.success) (overrides[roleName] ??= {}).acceptFrom = patterns.data;
+      else problems.push(`${name}: ${patterns.error.issues[0]?.message ?? 'invalid'} (e.g. api:main,role:docs.ingest), got "${raw}"`);
       continue;
     }
     const setting = SETTINGS[suffix]!;
@@ -94,6 +106,7 @@ export function applyRoleOverride(
     attempts: override.attempts ?? settings.attempts,
     timeoutMs: override.timeoutMs ?? defaultTimeoutMs ?? settings.timeoutMs,
     isolated: settings.isolated,
+    ...((override.acceptFrom ?? settings.acceptFrom) ? { acceptFrom: override.acceptFrom ?? settings.acceptFrom } : {}),
     ...(maxQueueDepth !== undefined ? { maxQueueDepth } : {}),
     ...(breakerBase
       ? {

@@ -4,5 +4,6 @@ export * from './envelope';
 export * from './open-message';
 export * from './task-state';
 export * from './attempt-record';
+export * from './access';
 export * from './role';
 export * from './task-api';

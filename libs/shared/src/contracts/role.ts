@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TaskMessage } from './envelope';
+import { AcceptFromSchema } from './access';
 import { RoleNameSchema } from './identifiers';
 
 export const BackoffSchema = z
@@ -57,6 +58,8 @@ export const RoleSettingsSchema = z
     breaker: BreakerSchema.optional(),
     /** Run the handler in a child process that is killed at the timeout. */
     isolated: z.boolean(),
+    /** Who may send it tasks (`api:<key id>`, `role:<name>`, `api:*`, `role:*`); anyone when absent. */
+    acceptFrom: AcceptFromSchema.optional(),
   })
   .strict();
 
@@ -143,6 +146,7 @@ export function defineRole<I extends z.ZodType, O extends z.ZodType = z.ZodUnkno
     ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
     ...(spec.maxQueueDepth !== undefined ? { maxQueueDepth: spec.maxQueueDepth } : {}),
     ...(spec.breaker ? { breaker: spec.breaker } : {}),
+    ...(spec.acceptFrom ? { acceptFrom: spec.acceptFrom } : {}),
   });
   if (!settings.success) {
     const problems = settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

@@ -1,4 +1,5 @@
 import {
+  acceptsSource,
   deriveMessage,
   jobOptionsFor,
   openMessage,
@@ -59,6 +60,7 @@ export class DeadLetterReplayer {
     const outcome = await this.replay(id, keyId, undefined);
     if (outcome.kind === 'replayed') return outcome.accepted;
     if (outcome.kind === 'not-found') throw deadLetterNotFound(id);
+    if (outcome.code === 'FORBIDDEN') throw new ApiError('FORBIDDEN', outcome.message);
     throw new ApiError('DEAD_LETTER_INVALID', outcome.message, { code: outcome.code });
   }
 
@@ -95,6 +97,10 @@ export class DeadLetterReplayer {
     const checked = this.check(letter);
     if (!('parent' in checked)) return { kind: 'refused', ...checked };
     const { role, parent } = checked;
+    // The replay is a new message from this key: the role must accept it.
+    if (!acceptsSource(role.acceptFrom, `api:${keyId}`)) {
+      return { kind: 'refused', code: 'FORBIDDEN', message: `API key "${keyId}" may not send tasks to role "${role.name}"` };
+    }
     if (expectedRole === undefined) await this.depthGuard.admit(new Map([[role.name, 1]]));
     const next = deriveMessage(parent, { role: role.name, payload: (letter.message as TaskEnvelope).payload, source: `api:${keyId}` }, signer);
     const claimed = await store.claimReplay(id, JSON.stringify(next));

@@ -40,6 +40,7 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               isolated: role.isolated,
               ...(role.maxQueueDepth !== undefined ? { maxQueueDepth: role.maxQueueDepth } : {}),
               ...(role.breaker ? { breaker: role.breaker } : {}),
+              ...(role.acceptFrom ? { acceptFrom: role.acceptFrom } : {}),
               counts,
               circuit: circuits.get(role.name) ?? 'closed',
             };

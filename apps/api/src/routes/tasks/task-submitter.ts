@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import {
+  acceptsSource,
   createMessage,
   jobOptionsFor,
   jsonDepthExceeds,
@@ -124,6 +125,14 @@ export class TaskSubmitter {
       throw new ApiError('VALIDATION_FAILED', `task ${index}: no role named "${body.role}"`, [
         { index, field: at('role'), message: `unknown role; known: ${this.deps.registry.names().join(', ')}` },
       ]);
+    }
+    if (!acceptsSource(role.acceptFrom, `api:${keyId}`)) {
+      const where = index === undefined ? '' : `task ${index}: `;
+      throw new ApiError('FORBIDDEN', `${where}API key "${keyId}" may not send tasks to role "${role.name}"`, {
+        ...(index === undefined ? {} : { index }),
+        field: at('role'),
+        acceptFrom: role.acceptFrom,
+      });
     }
     if (jsonDepthExceeds(body.payload, MAX_JSON_DEPTH)) {
       throw new ApiError('VALIDATION_FAILED', `payload is nested deeper than ${MAX_JSON_DEPTH} levels`, [

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/**
+ * Who may send tasks to a role (the guide's "access control": a worker authorises the peer a
+ * message comes from). A message's `metadata.source` is `api:<key id>` for tasks submitted over
+ * HTTP and `role:<name>` for tasks a handler sent; it is covered by the signature. Patterns are
+ * exact sources or `api:*` / `role:*`.
+ */
+export const SourcePatternSchema = z
+  .string()
+  .regex(/^(api|role):([A-Za-z0-9_.-]+|\*)$/, 'a source pattern is api:<key id>, role:<role name>, api:* or role:*');
+
+export const AcceptFromSchema = z.array(SourcePatternSchema).min(1).max(100);
+
+/** Whether a role with `acceptFrom` (undefined: anyone) takes a message from `source`. */
+export function acceptsSource(acceptFrom: readonly string[] | undefined, source: string): boolean {
+  if (!acceptFrom) return true;
+  const kind = source.slice(0, source.indexOf(':') + 1);
+  return acceptFrom.some((pattern) => pattern === source || (pattern.endsWith(':*') && pattern.slice(0, -1) === kind));
+}
