@@ -27,6 +27,7 @@ import { TaskCanceller } from './routes/tasks/task-canceller';
 import { TaskReader } from './routes/tasks/task-reader';
 import { TaskSubmitter } from './routes/tasks/task-submitter';
 import { tasksRoutes } from './routes/tasks/tasks.routes';
+import { topicsRoutes } from './routes/topics/topics.routes';
 
 export interface AppDeps {
   config: TaskyardConfig;
@@ -75,8 +76,10 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       v1.addHook('onRequest', v1.requireApiKey);
       await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: keys.rateLimitNamespace });
       const reader = new TaskReader(queues, redis, deadLetters, keys);
+      const submitter = new TaskSubmitter({ registry, queues, signer, redis, config, metrics });
+      await v1.register(topicsRoutes, { submitter });
       await v1.register(tasksRoutes, {
-        submitter: new TaskSubmitter({ registry, queues, signer, redis, config, metrics }),
+        submitter,
         reader,
         canceller: new TaskCanceller({ reader, registry, queues, redis, config }),
       });

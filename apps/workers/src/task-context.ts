@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
 import {
   acceptsSource,
   deriveMessage,
@@ -76,21 +76,37 @@ class AttemptContext implements TaskContext {
   readonly progress = (value: number | object): Promise<void> => this.job.updateProgress(value);
 
   readonly send = async (target: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string }> => {
+    const targetRole = this.deps.registry.get(target);
+    if (!targetRole) throw new PermanentTaskError(`role "${this.role.name}" sent a task to unknown role "${target}"`, 'UNKNOWN_ROLE');
+    const next = this.derive(targetRole, payload, options);
+    await this.deps.queues.get(target).add(target, next.message, next.options);
+    return { id: next.message.id };
+  };
+
+  readonly publish = async (topic: string, payload: unknown, options: SendOptions = {}): Promise<{ tasks: { id: string; role: string }[] }> => {
+    const subscribers = this.deps.registry.subscribersOf(topic);
+    if (subscribers.length === 0) throw new PermanentTaskError(`role "${this.role.name}" published to topic "${topic}", which no role subscribes to`, 'UNKNOWN_TOPIC');
+    // Every subscriber's task is checked before any is added: one refusal publishes nothing.
+    const jobs = subscribers.map((subscriber) => this.derive(subscriber, payload, options));
+    await this.deps.queues.addAll(jobs);
+    return { tasks: jobs.map(({ message }) => ({ id: message.id, role: message.role })) };
+  };
+
+  /** A follow-up message for `target`, checked against its access list and input schema. */
+  private derive(target: AnyRole, payload: unknown, options: SendOptions): { message: TaskMessage; options: JobsOptions } {
     const { deps, role } = this;
-    const targetRole = deps.registry.get(target);
-    if (!targetRole) throw new PermanentTaskError(`role "${role.name}" sent a task to unknown role "${target}"`, 'UNKNOWN_ROLE');
-    if (!acceptsSource(targetRole.acceptFrom, `role:${role.name}`)) {
-      throw new PermanentTaskError(`role "${role.name}" may not send tasks to role "${target}" (it accepts ${targetRole.acceptFrom!.join(', ')})`, 'SEND_FORBIDDEN');
+    if (!acceptsSource(target.acceptFrom, `role:${role.name}`)) {
+      throw new PermanentTaskError(`role "${role.name}" may not send tasks to role "${target.name}" (it accepts ${target.acceptFrom!.join(', ')})`, 'SEND_FORBIDDEN');
     }
-    const parsed = targetRole.input.safeParse(payload);
+    const parsed = target.input.safeParse(payload);
     if (!parsed.success) {
       const detail = toIssues(parsed.error).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-      throw new PermanentTaskError(`role "${role.name}" sent an invalid "${target}" payload: ${detail}`, 'SEND_INVALID');
+      throw new PermanentTaskError(`role "${role.name}" sent an invalid "${target.name}" payload: ${detail}`, 'SEND_INVALID');
     }
-    const next = deriveMessage(this.message, { role: target, payload: parsed.data, source: `role:${role.name}` }, deps.signer);
-    await deps.queues.get(target).add(target, next, jobOptionsFor(targetRole, next.id, deps.config.retention, options));
-    return { id: next.id };
-  };
+    const message = deriveMessage(this.message, { role: target.name, payload: parsed.data, source: `role:${role.name}` }, deps.signer);
+    return { message, options: jobOptionsFor(target, message.id, deps.config.retention, options) };
+  }
+
 }
 
 /** Builds the context one attempt's handler receives; `log` and `signal` are made on first use. */

@@ -18,8 +18,8 @@ export interface ChildResources {
 }
 
 /**
- * The context a handler gets inside an isolated child. It behaves like the worker's: `progress`
- * and `send` are carried out by the worker (which holds the job and the signing keys), `redis`
+ * The context a handler gets inside an isolated child. It behaves like the worker's: `progress`,
+ * `send` and `publish` are carried out by the worker (which holds the job and the signing keys), `redis`
  * is the child's own connection (which `once` uses too), and `log` writes the worker's JSON
  * lines with the task's fields.
  */
@@ -51,6 +51,9 @@ export class ChildTaskContext implements TaskContext {
 
   readonly send = async (target: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string }> =>
     (await this.resources.call({ method: 'send', args: [target, payload, options] })) as { id: string };
+
+  readonly publish = async (topic: string, payload: unknown, options: SendOptions = {}): Promise<{ tasks: { id: string; role: string }[] }> =>
+    (await this.resources.call({ method: 'publish', args: [topic, payload, options] })) as { tasks: { id: string; role: string }[] };
 }
 
 /** The child's Redis connection, made when a handler first reads `ctx.redis`. */

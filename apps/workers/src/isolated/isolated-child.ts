@@ -120,7 +120,9 @@ export class IsolatedChild {
       ? Promise.reject(new Error('no task is running in this process any more'))
       : message.method === 'progress'
         ? ctx.progress(...message.args)
-        : ctx.send(...message.args);
+        : message.method === 'send'
+          ? ctx.send(...message.args)
+          : ctx.publish(...message.args);
     result.then(
       (value: unknown) => this.send({ type: 'reply', callId: message.callId, ok: true, value }),
       (err: unknown) => this.send({ type: 'reply', callId: message.callId, ok: false, error: serializeError(err) }),

@@ -46,7 +46,8 @@ export type ParentMessage = ChildInit | RunRequest | CallReply;
 /** Context methods that act on the worker's side: BullMQ's job and the message signer live there. */
 export type ForwardedCall =
   | { method: 'progress'; args: [value: number | object] }
-  | { method: 'send'; args: [role: string, payload: unknown, options?: SendOptions] };
+  | { method: 'send'; args: [role: string, payload: unknown, options?: SendOptions] }
+  | { method: 'publish'; args: [topic: string, payload: unknown, options?: SendOptions] };
 
 export type ChildMessage =
   | ({ type: 'call'; callId: number; runId: number } & ForwardedCall)

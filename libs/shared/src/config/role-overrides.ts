@@ -107,6 +107,7 @@ export function applyRoleOverride(
     timeoutMs: override.timeoutMs ?? defaultTimeoutMs ?? settings.timeoutMs,
     isolated: settings.isolated,
     ...((override.acceptFrom ?? settings.acceptFrom) ? { acceptFrom: override.acceptFrom ?? settings.acceptFrom } : {}),
+    ...(settings.topics ? { topics: settings.topics } : {}),
     ...(maxQueueDepth !== undefined ? { maxQueueDepth } : {}),
     ...(breakerBase
       ? {

@@ -4,6 +4,12 @@ import { z } from 'zod';
  * Role names double as BullMQ queue names, so they cannot contain ":" (BullMQ's key separator).
  * Lower-case words joined by "-" or ".", e.g. `echo`, `docs.ingest`.
  */
+/** A topic is named like a role: lower-case words joined by "." or "-" (e.g. `order.created`). */
+export const TopicNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/, 'a topic name is lower-case words joined by "." or "-"')
+  .max(64);
+
 export const RoleNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/, 'a role name is lower-case words joined by "." or "-"')

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TaskMessage } from './envelope';
 import { AcceptFromSchema } from './access';
-import { RoleNameSchema } from './identifiers';
+import { RoleNameSchema, TopicNameSchema } from './identifiers';
 
 export const BackoffSchema = z
   .object({
@@ -60,6 +60,8 @@ export const RoleSettingsSchema = z
     isolated: z.boolean(),
     /** Who may send it tasks (`api:<key id>`, `role:<name>`, `api:*`, `role:*`); anyone when absent. */
     acceptFrom: AcceptFromSchema.optional(),
+    /** Topics it subscribes to: a message published to one becomes a task of every subscribing role. */
+    topics: z.array(TopicNameSchema).min(1).max(100).optional(),
   })
   .strict();
 
@@ -95,6 +97,8 @@ export interface TaskContext {
   progress(value: number | object): Promise<void>;
   /** Enqueues a follow-up task as a message derived from this one (same correlation, causation = this task). */
   send(role: string, payload: unknown, options?: SendOptions): Promise<{ id: string }>;
+  /** Publishes to a topic: one derived task for every role subscribed to it (see RoleSettings.topics). */
+  publish(topic: string, payload: unknown, options?: SendOptions): Promise<{ tasks: { id: string; role: string }[] }>;
   /** The worker's shared Redis connection, for roles that keep state of their own. */
   readonly redis: Redis;
   /** Prefix for keys a role writes to Redis, so deployments sharing a Redis stay apart. */
@@ -147,6 +151,7 @@ export function defineRole<I extends z.ZodType, O extends z.ZodType = z.ZodUnkno
     ...(spec.maxQueueDepth !== undefined ? { maxQueueDepth: spec.maxQueueDepth } : {}),
     ...(spec.breaker ? { breaker: spec.breaker } : {}),
     ...(spec.acceptFrom ? { acceptFrom: spec.acceptFrom } : {}),
+    ...(spec.topics ? { topics: spec.topics } : {}),
   });
   if (!settings.success) {
     const problems = settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
@@ -213,6 +218,11 @@ export class RoleRegistry {
   }
 
   /** A registry of just the named roles (e.g. a worker's ROLES). */
+  /** The roles subscribed to `topic`, in registration order. */
+  subscribersOf(topic: string): AnyRole[] {
+    return this.all().filter((role) => role.topics?.includes(topic));
+  }
+
   select(names: readonly string[]): RoleRegistry {
     return new RoleRegistry(names.map((name) => {
       const role = this.byName.get(name);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema } from './identifiers';
+import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema, TopicNameSchema } from './identifiers';
 import { ErrorClassSchema } from './attempt-record';
 import { RoleSettingsSchema } from './role';
 import { CircuitStateSchema } from '../breaker/circuit-state';
@@ -42,8 +42,19 @@ export const SubmitBatchBodySchema = z
   .object({ tasks: z.array(SubmitTaskBodySchema).min(1).max(MAX_BATCH_SIZE) })
   .strict();
 
+export const PublishBodySchema = z
+  .object({
+    payload: z.unknown(),
+    metadata: SubmitMetadataSchema.optional(),
+  })
+  .strict();
+
+export const TopicParamsSchema = z.object({ topic: TopicNameSchema });
+
 export const TaskAcceptedSchema = z.object({ id: TaskIdSchema, role: RoleNameSchema, state: TaskStateSchema });
 export const BatchAcceptedSchema = z.object({ tasks: z.array(TaskAcceptedSchema) });
+/** A published message: one task per subscribing role, all with the same correlation id. */
+export const PublishedSchema = z.object({ topic: TopicNameSchema, correlationId: z.string(), tasks: z.array(TaskAcceptedSchema) });
 
 export const TaskErrorViewSchema = z.object({ code: z.string(), class: ErrorClassSchema, message: z.string(), attempt: z.number().int() });
 
@@ -96,6 +107,8 @@ export const ErrorBodySchema = z.object({
 
 export type SubmitTaskBody = z.infer<typeof SubmitTaskBodySchema>;
 export type TaskAccepted = z.infer<typeof TaskAcceptedSchema>;
+export type PublishBody = z.infer<typeof PublishBodySchema>;
+export type Published = z.infer<typeof PublishedSchema>;
 export type TaskView = z.infer<typeof TaskViewSchema>;
 export type CancellationRequested = z.infer<typeof CancellationRequestedSchema>;
 export type QueueCounts = z.infer<typeof QueueCountsSchema>;

@@ -41,6 +41,7 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               ...(role.maxQueueDepth !== undefined ? { maxQueueDepth: role.maxQueueDepth } : {}),
               ...(role.breaker ? { breaker: role.breaker } : {}),
               ...(role.acceptFrom ? { acceptFrom: role.acceptFrom } : {}),
+              ...(role.topics ? { topics: role.topics } : {}),
               counts,
               circuit: circuits.get(role.name) ?? 'closed',
             };

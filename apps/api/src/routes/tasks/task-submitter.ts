@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import { randomUUID } from 'node:crypto';
 import {
   acceptsSource,
   createMessage,
@@ -11,6 +12,8 @@ import {
   type Redis,
   type RoleQueues,
   type RoleRegistry,
+  type PublishBody,
+  type Published,
   type SubmitTaskBody,
   type TaskAccepted,
   type TaskMessage,
@@ -86,6 +89,26 @@ export class TaskSubmitter {
     await this.depthGuard.admit(countByRole(tasks));
     await this.enqueue(tasks);
     return { response: accepted, replayed: false };
+  }
+
+  /**
+   * Publishes to a topic: one task for every role subscribed to it, validated against each role
+   * (its schema, its acceptFrom) before any is enqueued, all under one correlation id so the
+   * fan-out can be followed together.
+   */
+  async publish(topic: string, body: PublishBody, keyId: string): Promise<Published> {
+    const subscribers = this.deps.registry.subscribersOf(topic);
+    if (subscribers.length === 0) {
+      const topics = [...new Set(this.deps.registry.all().flatMap((role) => role.topics ?? []))].sort();
+      throw new ApiError('UNKNOWN_TOPIC', `no role subscribes to topic "${topic}"`, { topics });
+    }
+    const correlationId = body.metadata?.correlationId ?? randomUUID();
+    const tasks = subscribers.map((role) =>
+      this.prepare({ role: role.name, payload: body.payload, metadata: { ...body.metadata, correlationId } }, keyId, undefined),
+    );
+    await this.depthGuard.admit(countByRole(tasks));
+    await this.enqueue(tasks);
+    return { topic, correlationId, tasks: tasks.map((task) => task.accepted) };
   }
 
   /** A submission under an Idempotency-Key: the ledger decides whether the tasks are enqueued or the stored answer replayed. */
