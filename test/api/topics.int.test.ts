@@ -20,8 +20,8 @@ describe('topic messaging', () => {
     expect(shipped.body).toMatchObject({ correlationId: 'ship-2', tasks: [{ role: 'notify' }] });
   });
 
-  it('lets a handler publish: each subscriber gets a derived task (causation = the publisher)', async () => {
-    const checkout = await api.submit('checkout', { orderId: 'o-3' });
+  it.each(['checkout', 'isolated-checkout'])('lets a handler publish (%s): each subscriber gets a derived task (causation = the publisher)', async (publisher) => {
+    const checkout = await api.submit(publisher, { orderId: 'o-3' });
     const done = await waitForState(api, checkout, 'completed');
     const tasks = done.result.tasks as { id: string; role: string }[];
     expect(tasks.map((task) => task.role)).toEqual(['audit', 'notify']);
