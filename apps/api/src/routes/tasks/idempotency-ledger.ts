@@ -90,7 +90,8 @@ interface StoredRecord {
  * never lost. A request refused before the claim (validation, QUEUE_FULL) leaves no record.
  *
  * Limit: a first request that dies after enqueueing but before marking the record done leaves it
- * pending; a retry after its tasks finished and were removed by retention would run them again.
+ * pending; a retry after its tasks finished and were removed by retention adds them again, and
+ * the workers' effects ledger skips them only while it still holds them (the role's retry window).
  */
 export class IdempotencyLedger {
   constructor(
