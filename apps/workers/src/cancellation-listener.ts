@@ -24,10 +24,11 @@ export class CancellationListener {
 
   constructor(
     config: TaskyardConfig,
+    keys: TaskyardKeys,
     private readonly logger: Logger,
     name: string,
   ) {
-    this.channel = new TaskyardKeys(config.queuePrefix).cancelChannel;
+    this.channel = keys.cancelChannel;
     this.subscriber = createRedisConnection(config.redisUrl, 'worker', { name: `taskyard-worker-cancel:${name}` });
     // Outages are reported by the runtime's main connection; this one reconnects and resubscribes by itself.
     this.subscriber.on('error', (err) => logger.debug({ err }, 'cancellation subscriber error'));

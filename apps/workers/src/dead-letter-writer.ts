@@ -90,10 +90,10 @@ export class DeadLetterWriter {
 /** The dead letter writer of one role's worker. */
 export function createDeadLetterWriter(
   roleName: string,
-  deps: { redis: Redis; config: TaskyardConfig; queues: RoleQueues },
+  deps: { redis: Redis; config: TaskyardConfig; queues: RoleQueues; keys: TaskyardKeys },
   series: RoleSeries,
   roleLog: Logger,
 ): DeadLetterWriter {
-  const store = new DeadLetterStore(deps.redis, new TaskyardKeys(deps.config.queuePrefix), deps.config.deadLetterTtlMs);
+  const store = new DeadLetterStore(deps.redis, deps.keys, deps.config.deadLetterTtlMs);
   return new DeadLetterWriter(store, deps.queues.get(roleName), series, roleLog);
 }

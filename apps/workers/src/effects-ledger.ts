@@ -39,14 +39,11 @@ export function mayRepeatEarlierRun(job: Pick<Job, 'attemptsMade' | 'stalledCoun
  * run again: it completes with the stored result. A cancelled message is not run at all.
  */
 export class EffectsLedger {
-  private readonly keys: TaskyardKeys;
-
   constructor(
     private readonly redis: Redis,
     private readonly config: TaskyardConfig,
-  ) {
-    this.keys = new TaskyardKeys(config.queuePrefix);
-  }
+    private readonly keys: TaskyardKeys,
+  ) {}
 
   /**
    * Throws CancelledError for a cancelled message; `run: false` with the stored result for a

@@ -26,6 +26,8 @@ export interface ContextDeps {
   signer: MessageSigner;
   redis: Redis;
   config: TaskyardConfig;
+  /** The process's one TaskyardKeys (QUEUE_PREFIX). */
+  keys: TaskyardKeys;
 }
 
 /**
@@ -69,7 +71,7 @@ class AttemptContext implements TaskContext {
   readonly once = <T>(key: string, fn: () => T | Promise<T>): Promise<T> => {
     const { deps, role, job, message } = this;
     const timings = ledgerTimings(role, job.opts.attempts ?? role.attempts, deps.config);
-    const scope = { redis: deps.redis, keys: new TaskyardKeys(deps.config.queuePrefix), messageId: message.id, ...timings };
+    const scope = { redis: deps.redis, keys: deps.keys, messageId: message.id, ...timings };
     return runOnce(scope, key, fn);
   };
 

@@ -5,6 +5,7 @@ import {
   enforceRedisSafety,
   MessageSigner,
   RoleQueues,
+  TaskyardKeys,
   WorkerMetrics,
   type Logger,
   type Redis,
@@ -54,7 +55,8 @@ export class WorkerRuntime {
     });
     this.queues = new RoleQueues(this.redis, config.queuePrefix, registry, config.queueEventsMaxLen);
     this.isolated = new IsolatedRoles(config, logger, this.metrics);
-    this.cancellations = new CancellationListener(config, logger, workerName);
+    const keys = new TaskyardKeys(config.queuePrefix);
+    this.cancellations = new CancellationListener(config, keys, logger, workerName);
     this.circuits = new Circuits({
       roles: config.roles.map((name) => registry.get(name)!),
       redis: this.redis,
@@ -75,7 +77,8 @@ export class WorkerRuntime {
       metrics: this.metrics,
       workerName,
       isolated: this.isolated,
-      ledger: new EffectsLedger(this.redis, config),
+      keys,
+      ledger: new EffectsLedger(this.redis, config, keys),
       attempts: this.cancellations.attempts,
       circuits: this.circuits,
     };
