@@ -14,6 +14,7 @@ import { frameworkErrorHandler, installErrorHandler } from './errors/error-handl
 import { ApiKeyVerifier } from './plugins/api-key-verifier';
 import { ApiMetrics } from './plugins/api-metrics';
 import { authPlugin } from './plugins/auth';
+import { lazyRequestLogger } from './plugins/lazy-request-logger';
 import { loadSheddingPlugin } from './plugins/load-shedding';
 import { rateLimitPlugin } from './plugins/rate-limit';
 import { BULL_BOARD_PATH, bullBoardRoutes } from './plugins/bull-board';
@@ -44,6 +45,8 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
     bodyLimit: config.bodyLimit,
     // Per-request info logs cost more than the rest of a submit; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is made when a request logs, not for every request.
+    childLoggerFactory: lazyRequestLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',

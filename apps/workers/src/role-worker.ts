@@ -81,11 +81,13 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       if (roleLog.isLevelEnabled('debug')) log().debug('task started');
       // The ledger (one read, for deliveries that may repeat a run): a message that already
       // completed completes again with its stored result, unrun; a cancelled one fails with CancelledError.
-      const earlier = await deps.ledger.check(job, opened.id, opened.createdAt, { always: role.breaker !== undefined });
-      if (!earlier.run) {
-        series.duplicatesSkipped.inc();
-        log().info('duplicate delivery of a completed message: completed with the stored result, handler not run');
-        return earlier.result;
+      if (deps.ledger.mustCheck(job, opened.createdAt, { always: role.breaker !== undefined })) {
+        const earlier = await deps.ledger.check(opened.id);
+        if (!earlier.run) {
+          series.duplicatesSkipped.inc();
+          log().info('duplicate delivery of a completed message: completed with the stored result, handler not run');
+          return earlier.result;
+        }
       }
       // 2. Run the handler under the role's timeout; a cancellation aborts it like the timeout.
       const result = await guard(() => runWithTimeout(
@@ -95,14 +97,9 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): Worker {
       ));
       // 3. Check what it returned against the role's output schema.
       const output = checkOutput(role, result);
-      // The ledger (one write), sent before BullMQ's completion and on the same connection: Redis
-      // runs one connection's commands in order, so the record exists before the job reads
-      // completed (a redelivery from here on is skipped), without a round trip of its own. A
-      // refused write (e.g. Redis full) leaves the task completed, only without its record.
-      deps.ledger
-        .recordDone(role, job, opened.id, output)
-        // The message only: an ioredis error carries the command's arguments, i.e. the result.
-        .catch((err: unknown) => log().warn({ reason: err instanceof Error ? err.message : String(err) }, 'could not record the completed message in the ledger'));
+      // The ledger (one write, batched with the other completions of this turn): from here on a
+      // redelivery of this message completes with this output, unrun.
+      deps.ledger.recordDone(role, job, opened.id, output);
       series.completed.inc();
       series.duration.observe((Date.now() - startedAt) / 1000);
       if (roleLog.isLevelEnabled('debug')) log().debug('task completed');

@@ -78,7 +78,7 @@ export class WorkerRuntime {
       workerName,
       isolated: this.isolated,
       keys,
-      ledger: new EffectsLedger(this.redis, config, keys),
+      ledger: new EffectsLedger(this.redis, config, keys, logger),
       attempts: this.cancellations.attempts,
       circuits: this.circuits,
     };

@@ -113,6 +113,10 @@ export function signedContent(message: DeepReadonly<TaskEnvelope> | TaskEnvelope
 }
 
 function seal(content: Omit<TaskEnvelope, 'signature'>, signer: MessageSigner): TaskMessage {
+  const signature = signer.sign(content);
+  // The content object was built just now by the caller: it gets its signature in place (no copy).
   // `signature` sorts last, so the stored message stays canonical.
-  return deepFreeze({ ...content, signature: signer.sign(content) });
+  const message: Omit<TaskEnvelope, 'signature'> & { signature?: TaskEnvelope['signature'] } = content;
+  message.signature = signature;
+  return deepFreeze(message as TaskEnvelope);
 }

@@ -27,8 +27,27 @@ describe('openMessage (a worker receiving a job)', () => {
     expect(() => openMessage(relabelled, echoRole, signer)).toThrow(SignatureError);
   });
 
+  it('hands the handler only signed members: one added in Redis is dropped', () => {
+    const sent = roundTrip(createMessage({ role: 'echo', payload: { message: 'hi' }, source: 's' }, signer));
+    const received = openMessage({ ...sent, admin: true }, echoRole, signer);
+    expect(received).toEqual(sent);
+    expect(received).not.toHaveProperty('admin');
+  });
+
+  it('refuses a signed envelope of another version', () => {
+    const sent = roundTrip(createMessage({ role: 'echo', payload: { message: 'hi' }, source: 's' }, signer));
+    const { signature: _old, ...content } = { ...sent, schemaVersion: 2 };
+    const future = { ...content, signature: signer.sign(content) };
+    expect(() => openMessage(future, echoRole, signer)).toThrow(/envelope version 2/);
+    expect(() => openMessage(future, echoRole, signer)).toThrow(SchemaError);
+  });
+
   it('fails permanently with a schema error for a non-envelope, another role, or a payload the role rejects', () => {
     expect(() => openMessage({ hello: 'world' }, echoRole, signer)).toThrow(SchemaError);
+    expect(() => openMessage(null, echoRole, signer)).toThrow(/not a valid task envelope/);
+    const unsigned = roundTrip(createMessage({ role: 'echo', payload: { message: 'hi' }, source: 's' }, signer)) as Record<string, unknown>;
+    delete unsigned['signature'];
+    expect(() => openMessage(unsigned, echoRole, signer)).toThrow(SchemaError);
     const forDocs = roundTrip(createMessage({ role: 'docs.store', payload: {}, source: 's' }, signer));
     expect(() => openMessage(forDocs, echoRole, signer)).toThrow(/not "echo"/);
     const badPayload = roundTrip(createMessage({ role: 'echo', payload: { sleepMs: -1 }, source: 's' }, signer));

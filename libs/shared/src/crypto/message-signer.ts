@@ -40,7 +40,7 @@ export class MessageSigner {
   verify(content: unknown, signature: MessageSignature): boolean {
     const key = this.keys.get(signature.kid);
     if (!key || signature.alg !== SIGNATURE_ALGORITHM) return false;
-    const expected = Buffer.from(hmac(key, canonicalJson(content)), 'hex');
+    const expected = createHmac('sha256', key).update(canonicalJson(content), 'utf8').digest();
     const given = Buffer.from(signature.value, 'hex');
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
