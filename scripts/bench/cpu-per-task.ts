@@ -1,11 +1,12 @@
 /**
- * `npx tsx scripts/bench/cpu-per-task.ts [--api] [--tasks=N] [--seconds=N] [--pairs=N] [--concurrency=N] [--profile-dir=DIR] [--variant=NAME:ROOT[:ENV=V,ENV=V]]…`
+ * `npx tsx scripts/bench/cpu-per-task.ts [--api [--batch=N]] [--tasks=N] [--seconds=N] [--pairs=N] [--concurrency=N] [--profile-dir=DIR] [--variant=NAME:ROOT[:ENV=V,ENV=V]]…`
  *
  * CPU time per task of one worker process (user + system, read from /proc/<pid>/stat after
  * start-up and again when the last task completed), for raw BullMQ and for one or more Taskyard
  * builds (checkouts, or this one with extra environment), run in turns on one private Redis.
  * With --api: CPU time per `POST` of the API process under scenario 1's load (50 connections,
- * `--seconds` after a 2 s warm-up). --profile-dir=DIR: run each process under --cpu-prof, writing
+ * `--seconds` after a 2 s warm-up); with --batch=N, `POST /tasks/batch` of N tasks, 4 in flight
+ * (scenario 2), per task. --profile-dir=DIR: run each process under --cpu-prof, writing
  * into DIR/<variant>-<pair> (summarise with profile-summary.ts).
  * Steadier than tasks/s on a shared machine, so it is how a hot-path change is judged before a
  * full `npm run bench`. Prints medians; writes nothing.
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     const results = new Map<string, { cpu: number[]; rate: number[] }>(variants.map((v) => [v.name, { cpu: [], rate: [] }]));
     const api = 'api' in args;
     const seconds = Number(args['seconds'] ?? 5);
+    const batch = Number(args['batch'] ?? 0);
+    const unit = api && !batch ? 'request' : 'task';
     const profileDir = args['profile-dir'] ? resolve(args['profile-dir']) : undefined;
     for (let pair = 0; pair < pairs; pair++) {
       for (const { name, side } of variants) {
@@ -67,14 +70,17 @@ async function main(): Promise<void> {
         if (api) {
           const handle = await side.startApi({ profileDir: profileDir && join(profileDir, `${name}-${pair + 1}`) });
           try {
-            const load = { url: handle.submitUrl, headers: handle.headers, body: JSON.stringify({ role: ECHO, payload: ECHO_PAYLOAD }), connections: 50 };
+            const task = { role: ECHO, payload: ECHO_PAYLOAD };
+            const load = batch
+              ? { url: handle.batchUrl, headers: handle.headers, body: JSON.stringify({ tasks: Array.from({ length: batch }, () => task) }), connections: 4 }
+              : { url: handle.submitUrl, headers: handle.headers, body: JSON.stringify(task), connections: 50 };
             await postLoad({ ...load, durationSeconds: 2 });
             const startCpu = cpuMicros(handle.process.pid);
             const result = await postLoad({ ...load, durationSeconds: seconds });
-            const cpu = (cpuMicros(handle.process.pid) - startCpu) / (result.ok + result.non2xx);
+            const cpu = (cpuMicros(handle.process.pid) - startCpu) / ((result.ok + result.non2xx) * (batch || 1));
             results.get(name)!.cpu.push(cpu);
             results.get(name)!.rate.push(result.requestsPerSecond);
-            process.stdout.write(`pair ${pair + 1} ${name.padEnd(12)} ${cpu.toFixed(1)} µs CPU/request, ${result.requestsPerSecond.toFixed(0)} req/s, non-2xx ${result.non2xx}\n`);
+            process.stdout.write(`pair ${pair + 1} ${name.padEnd(12)} ${cpu.toFixed(1)} µs CPU/${unit}, ${result.requestsPerSecond.toFixed(0)} req/s, non-2xx ${result.non2xx}\n`);
           } finally {
             await handle.process.stop();
           }
@@ -100,7 +106,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(api ? `\nmedians over ${pairs} pairs, ${seconds} s of load:\n` : `\nmedians over ${pairs} pairs, ${tasks} tasks at c=${concurrency}:\n`);
     for (const [name, { cpu, rate }] of results) {
-      process.stdout.write(`${name.padEnd(12)} ${median(cpu).toFixed(1)} µs CPU/${api ? 'request' : 'task'}, ${median(rate).toFixed(0)} ${api ? 'req' : 'tasks'}/s\n`);
+      process.stdout.write(`${name.padEnd(12)} ${median(cpu).toFixed(1)} µs CPU/${unit}, ${median(rate).toFixed(0)} ${api ? 'req' : 'tasks'}/s\n`);
     }
   } finally {
     await redis.stop();

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sleep } from '../lib/free-port';
+import { JsonPoster } from '../lib/http-load';
 import { stopAll, type BenchProcess } from '../lib/launcher';
 import { QueueProbe } from '../lib/queue-probe';
 import type { BenchContext, Scenario } from '../lib/scenario';
@@ -18,7 +19,12 @@ interface LatencySample {
   submitted: number;
   failedSubmits: number;
   achievedRate: number;
+  /** p50/p99 of each stage, from BullMQ's own job timestamps (whole ms): where the time goes. */
+  stages: Record<Stage, { p50: number; p99: number }>;
 }
+
+/** submit → job created in Redis (`timestamp`) → taken by a worker (`processedOn`) → `finishedOn`. */
+type Stage = 'submitToEnqueued' | 'enqueuedToStarted' | 'startedToFinished';
 
 /** Submits one task and resolves with its id (undefined when refused). */
 type Submit = () => Promise<string | undefined>;
@@ -36,7 +42,7 @@ export const e2eLatency: Scenario = {
   async run(ctx) {
     const { sizes } = ctx;
     const samples = await alternate(ctx, sizes.pairs, (side) => sample(ctx, side));
-    const pick = (f: (s: LatencySample) => number) => ({ taskyard: samples.taskyard.map(f), raw: samples.raw.map(f) });
+    const pick = <T>(f: (s: LatencySample) => T) => ({ taskyard: samples.taskyard.map(f), raw: samples.raw.map(f) });
     const p50 = pick((s) => s.p50);
     const p99 = pick((s) => s.p99);
     return {
@@ -51,6 +57,7 @@ export const e2eLatency: Scenario = {
         p95Ms: pick((s) => s.p95),
         achievedRate: pick((s) => s.achievedRate),
         failedSubmits: pick((s) => s.failedSubmits),
+        stagesMs: pick((s) => s.stages),
       },
     };
   },
@@ -62,16 +69,17 @@ async function sample(ctx: BenchContext, side: Side): Promise<LatencySample> {
   const processes: BenchProcess[] = [];
   let queue: Queue | undefined;
   let producerConnection: Redis | undefined;
+  let client: JsonPoster | undefined;
   try {
     let submit: Submit;
     if (side.name === 'taskyard') {
       const api = await side.startApi();
       processes.push(api.process);
       const body = JSON.stringify({ role: ECHO, payload: ECHO_PAYLOAD });
+      const poster = (client = new JsonPoster());
       submit = async () => {
-        const response = await fetch(api.submitUrl, { method: 'POST', headers: api.headers, body });
-        const json = (await response.json()) as { id?: string };
-        return response.status === 202 ? json.id : undefined;
+        const response = await poster.post(api.submitUrl, api.headers, body);
+        return response.status === 202 ? (JSON.parse(response.body) as { id?: string }).id : undefined;
       };
     } else {
       producerConnection = redis.client.duplicate();
@@ -93,6 +101,8 @@ async function sample(ctx: BenchContext, side: Side): Promise<LatencySample> {
       await sleep(100);
     }
     const finished = await probe.field(measured.ids, 'finishedOn');
+    const enqueued = await probe.field(measured.ids, 'timestamp');
+    const started = await probe.field(measured.ids, 'processedOn');
     // finishedOn is Date.now() in the worker, truncated to the millisecond: +0.5 ms is its expected value.
     const latencies = finished.map((at, i) => at + 0.5 - measured.submittedAt[i]!).filter((latency) => Number.isFinite(latency));
     if (latencies.length === 0) throw new Error(`${side.name}: no task completed`);
@@ -103,14 +113,27 @@ async function sample(ctx: BenchContext, side: Side): Promise<LatencySample> {
       submitted: measured.ids.length,
       failedSubmits: measured.failed,
       achievedRate: measured.ids.length / sizes.e2eSeconds,
+      stages: {
+        submitToEnqueued: stage(enqueued.map((at, i) => at + 0.5 - measured.submittedAt[i]!)),
+        enqueuedToStarted: stage(started.map((at, i) => at - enqueued[i]!)),
+        startedToFinished: stage(finished.map((at, i) => at - started[i]!)),
+      },
     };
+    const { submitToEnqueued: a, enqueuedToStarted: b, startedToFinished: c } = result.stages;
     ctx.log(`  ${side.name.padEnd(8)} p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms (${result.achievedRate.toFixed(0)}/s, ${result.failedSubmits} refused)`);
+    ctx.log(`           stages p50/p99 ms: submit→enqueued ${a.p50.toFixed(1)}/${a.p99.toFixed(1)}, →started ${b.p50.toFixed(1)}/${b.p99.toFixed(1)}, →finished ${c.p50.toFixed(1)}/${c.p99.toFixed(1)}`);
     return result;
   } finally {
     await stopAll(processes);
     await queue?.close();
     producerConnection?.disconnect();
+    client?.close();
   }
+}
+
+function stage(durations: number[]): { p50: number; p99: number } {
+  const known = durations.filter((duration) => Number.isFinite(duration));
+  return { p50: percentile(known, 50), p99: percentile(known, 99) };
 }
 
 /**
