@@ -80,7 +80,8 @@ export class EffectsLedger {
    * ioredis command, its promise and its reply each time), this ~2. The records land just after
    * BullMQ's completions, in the same turn: a redelivery that reads the ledger (after a stall)
    * comes long after. A refused write (e.g. Redis full) leaves the tasks completed, only without
-   * their records, and is logged once per batch.
+   * their records, and is logged once per batch. A turn with one record sends a plain SET: the
+   * script would cost Redis a command of its own around it.
    */
   recordDone(role: AnyRole, job: Job, messageId: string, output: unknown): void {
     const { ttlMs } = ledgerTimings(role, job.opts.attempts ?? role.attempts, this.config);
@@ -95,10 +96,17 @@ export class EffectsLedger {
   private flush(): void {
     const writes = this.pending;
     this.pending = [];
-    const keysThenArgs: (string | number)[] = [];
-    for (const write of writes) keysThenArgs.push(this.keys.message(write.messageId));
-    for (const write of writes) keysThenArgs.push(write.value, write.ttlMs);
-    this.redis.ledgerSetMany(writes.length, ...keysThenArgs).catch((err: unknown) =>
+    let sent: Promise<unknown>;
+    if (writes.length === 1) {
+      const [write] = writes as [PendingWrite];
+      sent = this.redis.set(this.keys.message(write.messageId), write.value, 'PX', write.ttlMs);
+    } else {
+      const keysThenArgs: (string | number)[] = [];
+      for (const write of writes) keysThenArgs.push(this.keys.message(write.messageId));
+      for (const write of writes) keysThenArgs.push(write.value, write.ttlMs);
+      sent = this.redis.ledgerSetMany(writes.length, ...keysThenArgs);
+    }
+    sent.catch((err: unknown) =>
       // The message only: an ioredis error carries the command's arguments, i.e. the results.
       this.logger.warn(
         { reason: err instanceof Error ? err.message : String(err), taskIds: writes.map((write) => write.messageId) },
