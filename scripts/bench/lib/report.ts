@@ -49,9 +49,14 @@ export function targetText(target: TargetSpec, unit: string): string | null {
   }
 }
 
+/** A row judged by its difference shows the precision it is judged at (two decimals); others round(). */
+function roundFor(row: Pick<RowSamples, 'target'>, value: number): number {
+  return row.target.kind === 'diff-max' ? Math.round(value * 100) / 100 : round(value);
+}
+
 /** Medians, the median of the per-pair ratios, and whether the target is met (null when it cannot be told). */
 export function summariseRow(row: RowSamples): ResultRow {
-  const mid = (values: number[]) => (values.length === 0 ? null : round(median(values)));
+  const mid = (values: number[]) => (values.length === 0 ? null : roundFor(row, median(values)));
   // An absolute target (soak growth) has no meaningful ratio: growths near zero or below it would divide.
   const ratio = row.target.kind === 'value-below' ? null : medianRatio(row.taskyard, row.raw);
   const taskyard = mid(row.taskyard);
@@ -128,10 +133,11 @@ export function missingFigures(outcomes: readonly ScenarioOutcome[], results: Be
 }
 
 export function toMarkdown(results: BenchResults, samples: ReadonlyMap<RowName, RowSamples>, outcomes: readonly ScenarioOutcome[]): string {
-  const n = (value: number | null | undefined) => (value === null || value === undefined || Number.isNaN(value) ? '—' : String(round(value)));
-  const range = (values: readonly number[]) => {
+  const n = (value: number | null | undefined, target?: RowSamples['target']) =>
+    value === null || value === undefined || Number.isNaN(value) ? '—' : String(target ? roundFor({ target }, value) : round(value));
+  const range = (values: readonly number[], target?: RowSamples['target']) => {
     const s = spread(values);
-    return s ? ` (${n(s.min)}–${n(s.max)})` : '';
+    return s ? ` (${n(s.min, target)}–${n(s.max, target)})` : '';
   };
   const lines = [
     `# Taskyard benchmark, ${results.at}${results.quick ? ' (quick)' : ''}`,
@@ -144,9 +150,10 @@ export function toMarkdown(results: BenchResults, samples: ReadonlyMap<RowName, 
   ];
   for (const row of results.scenarios) {
     const sample = samples.get(row.name) ?? { ...EMPTY_ROW };
+    const target = 'target' in sample ? sample.target : undefined;
     const ratios = sample.taskyard.map((value, i) => value / (sample.raw[i] ?? Number.NaN)).filter(Number.isFinite);
     lines.push(
-      `| ${row.name} | ${row.unit} | ${n(row.taskyard)}${range(sample.taskyard)} | ${n(row.raw)}${range(sample.raw)} | ` +
+      `| ${row.name} | ${row.unit} | ${n(row.taskyard, target)}${range(sample.taskyard, target)} | ${n(row.raw, target)}${range(sample.raw, target)} | ` +
         `${row.ratio === null ? '—' : `${n(row.ratio)}${range(ratios)}`} | ${row.target ?? '—'} | ${row.met === null ? '—' : row.met ? 'yes' : 'no'} |`,
     );
   }
