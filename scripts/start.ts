@@ -38,7 +38,10 @@ async function main(): Promise<void> {
   buildApps();
   const childEnv = { ...env, LOG_PRETTY: env['LOG_PRETTY'] ?? 'true' };
   const launch = (name: string, main: string, extra: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, [main], { cwd: ROOT, env: { ...childEnv, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group (`detached`): Ctrl-C signals the terminal's foreground group, and a
+    // process that got SIGINT from the terminal and then SIGTERM from stop() below would take the
+    // second signal as "exit now" and cut its drain short. Only this launcher hears Ctrl-C.
+    const child = spawn(process.execPath, [main], { cwd: ROOT, env: { ...childEnv, ...extra }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
     }
@@ -63,6 +66,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  // Outside the terminal's group, the children would outlive a launcher that dies some other way.
+  process.on('exit', () => {
+    for (const child of [...children.map((entry) => entry.child), redisChild]) {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    }
+  });
 
   launch('api', API_MAIN);
   for (let i = 1; i <= config.workerReplicas; i++) launch(`worker-${i}`, WORKER_MAIN);

@@ -39,6 +39,11 @@ export interface RedisServerOptions {
   maxmemoryPolicy?: string | undefined;
   /** Extra arguments, e.g. a log file. */
   extraArgs?: readonly string[];
+  /**
+   * In a process group of its own, so Ctrl-C in the terminal does not stop it before the
+   * processes that use it have drained (`npm start` stops it last).
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -47,7 +52,7 @@ export interface RedisServerOptions {
  */
 export async function spawnRedisServer(options: RedisServerOptions): Promise<ChildProcess> {
   mkdirSync(options.dir, { recursive: true });
-  const { port, dir, appendfsync, maxmemory, maxmemoryPolicy = 'noeviction', extraArgs = [] } = options;
+  const { port, dir, appendfsync, maxmemory, maxmemoryPolicy = 'noeviction', extraArgs = [], ownProcessGroup = false } = options;
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', appendfsync === 'off' ? 'no' : 'yes',
@@ -56,7 +61,7 @@ export async function spawnRedisServer(options: RedisServerOptions): Promise<Chi
     ...(maxmemory ? ['--maxmemory', maxmemory] : []),
     ...extraArgs,
   ];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const child = spawn('redis-server', args, { stdio: 'ignore', detached: ownProcessGroup });
   let spawnError: Error | undefined;
   child.once('error', (err) => {
     spawnError = err;
@@ -77,5 +82,5 @@ export async function spawnRedisServer(options: RedisServerOptions): Promise<Chi
  * restart) and noeviction (so Redis never drops tasks).
  */
 export function startPrivateRedis(port: number, dir: string): Promise<ChildProcess> {
-  return spawnRedisServer({ port, dir, appendfsync: 'everysec', extraArgs: ['--logfile', 'redis.log'] });
+  return spawnRedisServer({ port, dir, appendfsync: 'everysec', extraArgs: ['--logfile', 'redis.log'], ownProcessGroup: true });
 }

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port';
+import { deletePrefix, TEST_API_KEY, testEnv } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+
+const ROOT = resolve(__dirname, '../..');
+const env = testEnv();
+let launcher: ChildProcess | undefined;
+
+afterAll(async () => {
+  // The test's own process group: everything `npm start` started, if the test failed half-way.
+  if (launcher?.pid && launcher.exitCode === null) process.kill(-launcher.pid, 'SIGKILL');
+  await deletePrefix(env['REDIS_URL']!, env['QUEUE_PREFIX']!);
+});
+
+describe('npm start', () => {
+  it('drains on Ctrl-C: a task running when the terminal sends SIGINT to every process still completes, and all exit 0', async () => {
+    const port = await freePort();
+    const output: string[] = [];
+    // `npm start` is `tsx scripts/start.ts`; a group of its own plays the terminal's foreground group.
+    launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env, PORT: String(port), WORKER_REPLICAS: '2', LOG_PRETTY: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    for (const stream of [launcher.stdout!, launcher.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+    const exited = new Promise<number | null>((done) => launcher!.once('exit', (code) => done(code)));
+    await waitFor('npm start to be ready', async () => output.includes('Taskyard is running.'), { timeoutMs: 60_000 });
+
+    const headers = { authorization: `Bearer ${TEST_API_KEY.secret}`, 'content-type': 'application/json' };
+    const submitted = await fetch(`http://127.0.0.1:${port}/v1/tasks`, { method: 'POST', headers, body: JSON.stringify({ role: 'echo', payload: { message: 'drain me', sleepMs: 1500 } }) });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    await waitFor('the task to be active', async () => {
+      const task = (await (await fetch(`http://127.0.0.1:${port}/v1/tasks/${id}`, { headers })).json()) as { state: string };
+      return task.state === 'active';
+    });
+
+    process.kill(-launcher.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toContain('taskyard: stopped');
+    // No process took the launcher's SIGTERM as a second signal (which exits without draining).
+    expect(output.filter((line) => /second SIG/.test(line))).toEqual([]);
+
+    const redis = new Redis(env['REDIS_URL']!);
+    try {
+      const job = await redis.hgetall(`${env['QUEUE_PREFIX']}:echo:${id}`);
+      expect(job['finishedOn']).toBeDefined();
+      expect(JSON.parse(job['returnvalue'] ?? 'null')).toMatchObject({ echo: { message: 'drain me' } });
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
