@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, loadRoleRegistry } from '@taskyard/shared';
 import { usePlatform } from '../support/platform';
 import { expectError, roleCounts, waitForState } from './helpers';
 
@@ -43,5 +44,39 @@ describe('topic messaging', () => {
   it('shows each role its topics in GET /v1/roles', async () => {
     const roles = (await api.request('GET', '/v1/roles')).body.roles as { name: string; topics?: string[] }[];
     expect(roles.find((role) => role.name === 'notify')?.topics).toEqual(['order.created', 'order.shipped']);
+  });
+});
+
+describe('ROLE_<ROLE>_TOPICS', () => {
+  // A deployment subscribes the built-in echo role to a topic it does not declare, moves the
+  // fixture's notify role off order.shipped, and audit off order.created.
+  const { api, env } = usePlatform({
+    ROLE_MODULES: resolve(__dirname, '../fixtures/roles/topics.cjs'),
+    ROLE_ECHO_TOPICS: 'greetings',
+    ROLE_NOTIFY_TOPICS: 'order.created',
+    ROLE_AUDIT_TOPICS: 'order.audited',
+  });
+
+  it('replaces the topics a role declares, in the API and in the workers', async () => {
+    const greeted = await api.request('POST', '/v1/topics/greetings', { body: { payload: { message: 'hello, subscribers' } } });
+    expect(greeted.status).toBe(202);
+    expect(greeted.body.tasks).toEqual([expect.objectContaining({ role: 'echo' })]);
+    expect(await waitForState(api, greeted.body.tasks[0].id, 'completed')).toMatchObject({ result: { echo: { message: 'hello, subscribers' } } });
+
+    expectError(await api.request('POST', '/v1/topics/order.shipped', { body: { payload: { orderId: 'o-9' } } }), 404, 'UNKNOWN_TOPIC');
+    const roles = (await api.request('GET', '/v1/roles')).body.roles as { name: string; topics?: string[] }[];
+    expect(roles.find((role) => role.name === 'notify')?.topics).toEqual(['order.created']);
+    expect(roles.find((role) => role.name === 'echo')?.topics).toEqual(['greetings']);
+
+    // A handler's ctx.publish reaches the subscribers the worker's configuration names.
+    const checkout = await api.submit('checkout', { orderId: 'o-10' });
+    const done = await waitForState(api, checkout, 'completed');
+    expect((done.result.tasks as { role: string }[]).map((task) => task.role)).toEqual(['notify']);
+  });
+
+  it('is validated with the rest of the configuration', () => {
+    const knownRoles = loadRoleRegistry(env).names();
+    expect(() => loadConfig({ ...env, ROLE_ECHO_TOPICS: 'Not A Topic' }, { knownRoles })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...env, ROLE_ECHO_TOPICS: 'Not A Topic' }, { knownRoles })).toThrow(/ROLE_ECHO_TOPICS/);
   });
 });

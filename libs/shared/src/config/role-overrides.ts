@@ -1,5 +1,5 @@
 import { AcceptFromSchema } from '../contracts/access';
-import { DEFAULT_BREAKER, type RoleSettings } from '../contracts/role';
+import { DEFAULT_BREAKER, TopicsSchema, type RoleSettings } from '../contracts/role';
 
 /** Per-deployment changes to a role's settings, from ROLE_<ROLE>_<SETTING> variables. */
 export type RoleOverrides = Readonly<Record<string, RoleSettingsOverride>>;
@@ -18,10 +18,11 @@ export interface RoleSettingsOverride {
   breakerResetMs?: number;
   breakerWindowMs?: number;
   acceptFrom?: string[];
+  topics?: string[];
 }
 
 /** The variable suffix of each overridable setting, with its bounds. */
-const SETTINGS: Record<string, { key: Exclude<keyof RoleSettingsOverride, 'acceptFrom'>; min: number; max: number; integer: boolean }> = {
+const SETTINGS: Record<string, { key: Exclude<keyof RoleSettingsOverride, ListSetting>; min: number; max: number; integer: boolean }> = {
   CONCURRENCY: { key: 'concurrency', min: 1, max: 1000, integer: true },
   ATTEMPTS: { key: 'attempts', min: 1, max: 100, integer: true },
   TIMEOUT_MS: { key: 'timeoutMs', min: 1, max: 86_400_000, integer: true },
@@ -36,9 +37,17 @@ const SETTINGS: Record<string, { key: Exclude<keyof RoleSettingsOverride, 'accep
   BREAKER_WINDOW_MS: { key: 'breakerWindowMs', min: 100, max: 86_400_000, integer: true },
 };
 
-/** The one setting that is a list, not a number: ROLE_<ROLE>_ACCEPT_FROM=api:main,role:docs.ingest. */
-const ACCEPT_FROM = 'ACCEPT_FROM';
-const SETTING_NAMES = [...Object.keys(SETTINGS), ACCEPT_FROM];
+type ListSetting = 'acceptFrom' | 'topics';
+
+/**
+ * The settings that are comma-separated lists, not numbers: ROLE_<ROLE>_ACCEPT_FROM=api:main,role:docs.ingest
+ * and ROLE_<ROLE>_TOPICS=order.created,order.shipped (replacing what the role declares).
+ */
+const LISTS: Record<string, { key: ListSetting; schema: typeof AcceptFromSchema | typeof TopicsSchema; example: string }> = {
+  ACCEPT_FROM: { key: 'acceptFrom', schema: AcceptFromSchema, example: 'api:main,role:docs.ingest' },
+  TOPICS: { key: 'topics', schema: TopicsSchema, example: 'order.created,order.shipped' },
+};
+const SETTING_NAMES = [...Object.keys(SETTINGS), ...Object.keys(LISTS)];
 
 /** `docs.ingest` → `DOCS_INGEST`: how a role is named in variables. */
 export function roleEnvName(role: string): string {
@@ -63,10 +72,11 @@ export function parseRoleOverrides(
       );
       continue;
     }
-    if (suffix === ACCEPT_FROM) {
-      const patterns = AcceptFromSchema.safeParse(raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''));
-      if (patterns.success) (overrides[roleName] ??= {}).acceptFrom = patterns.data;
-      else problems.push(`${name}: ${patterns.error.issues[0]?.message ?? 'invalid'} (e.g. api:main,role:docs.ingest), got "${raw}"`);
+    const list = LISTS[suffix];
+    if (list) {
+      const entries = list.schema.safeParse(raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''));
+      if (entries.success) (overrides[roleName] ??= {})[list.key] = entries.data;
+      else problems.push(`${name}: ${entries.error.issues[0]?.message ?? 'invalid'} (e.g. ${list.example}), got "${raw}"`);
       continue;
     }
     const setting = SETTINGS[suffix]!;
@@ -107,7 +117,7 @@ export function applyRoleOverride(
     timeoutMs: override.timeoutMs ?? defaultTimeoutMs ?? settings.timeoutMs,
     isolated: settings.isolated,
     ...((override.acceptFrom ?? settings.acceptFrom) ? { acceptFrom: override.acceptFrom ?? settings.acceptFrom } : {}),
-    ...(settings.topics ? { topics: settings.topics } : {}),
+    ...((override.topics ?? settings.topics) ? { topics: override.topics ?? settings.topics } : {}),
     ...(maxQueueDepth !== undefined ? { maxQueueDepth } : {}),
     ...(breakerBase
       ? {

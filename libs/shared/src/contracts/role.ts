@@ -44,6 +44,9 @@ export const DEFAULT_BREAKER: Breaker = Object.freeze({
   rollingWindowMs: 10_000,
 });
 
+/** The topics a role subscribes to (in its definition, or ROLE_<ROLE>_TOPICS). */
+export const TopicsSchema = z.array(TopicNameSchema).min(1).max(100);
+
 /** The operational settings of a role; validated when the role is defined. */
 export const RoleSettingsSchema = z
   .object({
@@ -61,7 +64,7 @@ export const RoleSettingsSchema = z
     /** Who may send it tasks (`api:<key id>`, `role:<name>`, `api:*`, `role:*`); anyone when absent. */
     acceptFrom: AcceptFromSchema.optional(),
     /** Topics it subscribes to: a message published to one becomes a task of every subscribing role. */
-    topics: z.array(TopicNameSchema).min(1).max(100).optional(),
+    topics: TopicsSchema.optional(),
   })
   .strict();
 
