@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,23 @@ describe('DELETE /v1/tasks/:id of an active task', () => {
     // The dead-letter list does not carry it (cancelled on purpose is not dead).
     const dead = await api.request('GET', `/v1/dead-letters/${id}`);
     expect(dead.status).toBe(404);
+  });
+
+  it('reaches an attempt whose worker was reconnecting its subscriber when the cancellation was published', async () => {
+    const id = await api.submit('echo', { message: 'long', sleepMs: 30_000 });
+    await waitForState(api, id, 'active');
+    // Cut this worker's cancellation subscriber, then cancel at once: the API publishes while
+    // nobody listens (the subscriber reconnects within ~100 ms; the DELETE takes a few).
+    const name = `taskyard-worker-cancel:${hostname()}:${workers[0]!.pid}`;
+    const client = String(await redis.client('LIST')).split('\n').find((line) => line.includes(` name=${name} `));
+    expect(client).toBeDefined();
+    await redis.client('KILL', 'ID', /\bid=(\d+)/.exec(client!)![1]!);
+    expect((await cancel(id)).status).toBe(202);
+
+    // Once subscribed again, the worker reads the ledger records of its running tasks.
+    const task = await waitForState(api, id, 'cancelled', 10_000);
+    expect(states(task)).toEqual(['queued', 'active', 'cancelled']);
+    await workers[0]!.waitForLog('the abort', (line) => line['taskId'] === id && line.msg === 'task cancelled: aborting its attempt');
   });
 
   it('ends the attempt at once even when the handler ignores its signal', async () => {

@@ -88,6 +88,11 @@ export class RunningAttempts {
     return this.byTask.size;
   }
 
+  /** The tasks with an attempt running here now. */
+  taskIds(): string[] {
+    return [...this.byTask.keys()];
+  }
+
   private forget(attempt: RunningAttempt): void {
     const attempts = this.byTask.get(attempt.taskId);
     attempts?.delete(attempt);

@@ -56,7 +56,7 @@ export class WorkerRuntime {
     this.queues = new RoleQueues(this.redis, config.queuePrefix, registry, config.queueEventsMaxLen);
     this.isolated = new IsolatedRoles(config, logger, this.metrics);
     const keys = new TaskyardKeys(config.queuePrefix);
-    this.cancellations = new CancellationListener(config, keys, logger, workerName);
+    this.cancellations = new CancellationListener(config, keys, logger, workerName, this.redis);
     this.circuits = new Circuits({
       roles: config.roles.map((name) => registry.get(name)!),
       redis: this.redis,
