@@ -106,10 +106,20 @@ export function deriveMessage(
   );
 }
 
-/** Every member of a message but its signature: exactly what the signature covers. */
+/**
+ * Exactly what the signature covers: every member a message has but its signature, in canonical
+ * order. Anything else on the object (say, a member added in Redis) is left out, so it can
+ * neither break a valid signature nor ride along on one.
+ */
 export function signedContent(message: DeepReadonly<TaskEnvelope> | TaskEnvelope): Omit<TaskEnvelope, 'signature'> {
-  const { signature: _signature, ...content } = message;
-  return content as Omit<TaskEnvelope, 'signature'>;
+  return {
+    createdAt: message.createdAt,
+    id: message.id,
+    metadata: message.metadata as TaskEnvelope['metadata'],
+    payload: message.payload,
+    role: message.role,
+    schemaVersion: message.schemaVersion,
+  };
 }
 
 function seal(content: Omit<TaskEnvelope, 'signature'>, signer: MessageSigner): TaskMessage {

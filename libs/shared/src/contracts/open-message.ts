@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { SIGNATURE_ALGORITHM, type MessageSigner } from '../crypto/message-signer';
 import { SchemaError, SignatureError } from '../errors/permanent-task-error';
 import { deepFreeze } from './deep-freeze';
-import { TASK_SCHEMA_VERSION, TaskEnvelopeSchema, type TaskEnvelope, type TaskMessage } from './envelope';
+import { signedContent, TASK_SCHEMA_VERSION, TaskEnvelopeSchema, type TaskEnvelope, type TaskMessage } from './envelope';
 import type { AnyRole } from './role';
 
 /**
@@ -22,16 +22,9 @@ export function openMessage(data: unknown, role: AnyRole, signer: MessageSigner)
     const parsed = TaskEnvelopeSchema.safeParse(data);
     throw new SchemaError('job data is not a valid task envelope', parsed.success ? [] : toIssues(parsed.error));
   }
-  // Exactly the members a message has, in canonical order: a member added in Redis is dropped
-  // (it was never signed), and the signature covers everything the handler will see.
-  const content = {
-    createdAt: data.createdAt,
-    id: data.id,
-    metadata: data.metadata,
-    payload: data.payload,
-    role: data.role,
-    schemaVersion: data.schemaVersion,
-  };
+  // A member added in Redis is dropped (it was never signed): the signature covers everything
+  // the handler will see.
+  const content = signedContent(data);
   if (!signer.verify(content, data.signature)) {
     throw new SignatureError(`signature check failed for task ${data.id} (key "${data.signature.kid}")`);
   }
