@@ -10,15 +10,30 @@ export default [
     files: ['**/*.ts', '**/*.mjs'],
     plugins: { '@nx': nx },
     rules: {
-      // Apps depend on libs only; a lib never imports an app; nothing deep-imports a lib.
+      // Apps depend on libs only; a lib never imports an app; nothing deep-imports a lib; and each
+      // kind of project is kept from the packages it has no business with.
       '@nx/enforce-module-boundaries': [
         'error',
         {
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            // Schemas and types, no I/O: no Redis, queues, HTTP, logging or metrics.
+            {
+              sourceTag: 'scope:contracts',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: ['ioredis', 'bullmq', 'fastify', 'fastify-*', '@fastify/*', '@bull-board/*', 'pino', 'pino-*', 'prom-client', 'opossum'],
+            },
+            // Libs are what both apps agree on: no HTTP server and no circuit breaker (each app's own).
+            {
+              sourceTag: 'type:lib',
+              onlyDependOnLibsWithTags: ['type:lib'],
+              bannedExternalImports: ['fastify', 'fastify-*', '@fastify/*', '@bull-board/*', 'opossum'],
+            },
+            // The testing entry point is for tests: no app ships it.
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'], notDependOnLibsWithTags: ['scope:testing'] },
+            { sourceTag: 'scope:api', bannedExternalImports: ['opossum'] },
+            { sourceTag: 'scope:workers', bannedExternalImports: ['fastify', 'fastify-*', '@fastify/*', '@bull-board/*'] },
           ],
         },
       ],
@@ -26,7 +41,7 @@ export default [
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through loadConfig() in libs/shared; pass it down.' },
+        { object: 'process', property: 'env', message: 'Read configuration through loadConfig() (@taskyard/config); pass it down.' },
       ],
     },
   },

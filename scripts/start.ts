@@ -6,7 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ConfigError, loadConfig, loadRoleRegistry, withDevKeys } from '../libs/shared/src';
+import { ConfigError, loadConfig, withDevKeys } from '@taskyard/config';
+import { builtInRoles } from '@taskyard/example-roles';
+import { loadRoleRegistry } from '@taskyard/roles';
 import { API_MAIN, buildApps, ROOT, WORKER_MAIN } from './lib/build';
 import { hasRedisServer, INSTALL_REDIS_HINT, redisAnswers, startPrivateRedis } from './lib/local-redis';
 
@@ -15,7 +17,7 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const { env, devKeysFile } = withDevKeys(process.env, STATE_DIR);
-  const config = loadConfig(env, { knownRoles: loadRoleRegistry(env).names() });
+  const config = loadConfig(env, { knownRoles: loadRoleRegistry(env, builtInRoles).names() });
   const children: { name: string; child: ChildProcess }[] = [];
   let redisChild: ChildProcess | undefined;
 

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
           continue;
         }
         await side.enqueue(redis.client, tasks);
-        const probe = new QueueProbe(redis.client, side.prefix);
+        const probe = new QueueProbe(redis.client, side);
         const worker = await side.startWorker({ concurrency, profileDir: profileDir && join(profileDir, `${name}-${pair + 1}`) });
         try {
           await sleep(200);

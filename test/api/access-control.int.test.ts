@@ -1,8 +1,12 @@
 import { resolve } from 'node:path';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createMessage, effectiveRoles, jobOptionsFor, loadConfig, loadRoleRegistry, MessageSigner } from '@taskyard/shared';
+import { ConfigError, loadConfig } from '@taskyard/config';
+import { createMessage, MessageSigner } from '@taskyard/crypto';
+import { builtInRoles } from '@taskyard/example-roles';
+import { effectiveRoles, loadRoleRegistry } from '@taskyard/roles';
+import { jobOptionsFor } from '@taskyard/store';
+import { roleQueue } from '../support/role-queue';
 import { usePlatform } from '../support/platform';
 import { TEST_API_KEY, TEST_SIGNING_KEY } from '../support/test-env';
 import { expectError, roleCounts, waitForState } from './helpers';
@@ -50,11 +54,11 @@ describe('access control: who may send tasks to a role', () => {
   it('has the worker refuse a signed message whose source the role does not accept', async () => {
     // A producer holding the signing key but not going through the API (or a bug) cannot get
     // a task from a source the role refuses run: the source is signed, and the worker checks it.
-    const roles = loadRoleRegistry(env);
+    const roles = loadRoleRegistry(env, builtInRoles);
     const ledger = roles.get('ledger')!;
     const message = createMessage({ role: 'ledger', payload: { amount: 1 }, source: 'api:test' }, new MessageSigner([TEST_SIGNING_KEY]));
     const redis = new Redis(env['REDIS_URL']!);
-    const queue = new Queue('ledger', { connection: redis, prefix: env['QUEUE_PREFIX'] });
+    const queue = roleQueue(redis, env['QUEUE_PREFIX']!, 'ledger');
     try {
       await queue.add('ledger', message, jobOptionsFor(ledger, message.id, { ageSeconds: 3600, count: 100 }));
     } finally {
@@ -70,7 +74,7 @@ describe('access control: who may send tasks to a role', () => {
     expect(roles.find((role) => role.name === 'ledger')?.acceptFrom).toEqual(['api:partner', 'role:relay']);
     expect(roles.find((role) => role.name === 'echo')?.acceptFrom).toBeUndefined();
 
-    const registry = loadRoleRegistry(env);
+    const registry = loadRoleRegistry(env, builtInRoles);
     const config = loadConfig({ ...env, ROLE_LEDGER_ACCEPT_FROM: 'api:*, role:relay' }, { knownRoles: registry.names() });
     expect(effectiveRoles(config, registry).get('ledger')?.acceptFrom).toEqual(['api:*', 'role:relay']);
     expect(() => loadConfig({ ...env, ROLE_LEDGER_ACCEPT_FROM: 'everyone' }, { knownRoles: registry.names() })).toThrow(ConfigError);

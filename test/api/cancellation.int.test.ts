@@ -100,7 +100,8 @@ describe('DELETE /v1/tasks/:id of an active task', () => {
     await waitForState(api, id, 'active');
     // Cut this worker's cancellation subscriber, then cancel at once: the API publishes while
     // nobody listens (the subscriber reconnects within ~100 ms; the DELETE takes a few).
-    const name = `taskyard-worker-cancel:${hostname()}:${workers[0]!.pid}`;
+    // Every channel a worker listens on (cancellations among them) is on its one notifier connection.
+    const name = `taskyard-worker-notifier:${hostname()}:${workers[0]!.pid}`;
     const client = String(await redis.client('LIST')).split('\n').find((line) => line.includes(` name=${name} `));
     expect(client).toBeDefined();
     await redis.client('KILL', 'ID', /\bid=(\d+)/.exec(client!)![1]!);

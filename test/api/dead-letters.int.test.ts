@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskyardKeys } from '@taskyard/store';
 import { usePlatform } from '../support/platform';
 import type { ApiServer } from '../support/api-server';
 import { waitFor } from '../support/wait-for';
@@ -239,7 +240,7 @@ describe('POST /v1/dead-letters/:id/replay', () => {
 
   it('refuses a dead letter whose message was altered in Redis (422 DEAD_LETTER_INVALID) and keeps it', async () => {
     const deadId = await deadTask(api, 'dl-broken', { n: 1 });
-    const key = `${prefix}:~dead:${deadId}`;
+    const key = new TaskyardKeys(prefix).deadLetter(deadId);
     const letter = JSON.parse((await redis.get(key))!);
     letter.message.payload.n = 1_000_000;
     await redis.set(key, JSON.stringify(letter), 'KEEPTTL');

@@ -1,7 +1,7 @@
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../support/api-server';
+import { roleQueue } from '../support/role-queue';
 import { deletePrefix, testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
@@ -50,7 +50,7 @@ function makeDocument(paragraphs: number): { text: string; words: number } {
 }
 
 async function jobsOf(role: string): Promise<any[]> {
-  const queue = new Queue(role, { connection: redis, prefix });
+  const queue = roleQueue(redis, prefix, role);
   try {
     return await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
   } finally {

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../support/platform';
+import { roleQueue } from '../support/role-queue';
 import { expectError, roleCounts } from './helpers';
 
 // No worker: every accepted task stays queued, so the queue depth is exactly what was accepted.
@@ -69,7 +70,7 @@ describe('backpressure: a role with maxQueueDepth 5', () => {
     expectError(refused, 429, 'QUEUE_FULL');
 
     // Make room: remove one waiting task, as a worker taking it would.
-    queue = new Queue('echo', { connection: api.redis, prefix: env['QUEUE_PREFIX']! });
+    queue = roleQueue(api.redis, env['QUEUE_PREFIX']!, 'echo');
     const [waiting] = await queue.getJobs(['wait'], 0, 0);
     await waiting!.remove();
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { roleQueue } from '../support/role-queue';
 import { usePlatform } from '../support/platform';
 import { TEST_API_KEY } from '../support/test-env';
 import { expectError, roleCounts, totalJobs } from './helpers';
@@ -143,7 +144,7 @@ describe('a first request that claimed its key but could not enqueue', () => {
     const key = `crash-${randomUUID()}`;
     // Fault injection: BullMQ's add starts with INCR of the queue's id key; a non-number there makes
     // every add fail before it writes anything, after the key was claimed (as a dying replica would).
-    const idKey = `${env['QUEUE_PREFIX']}:echo:id`;
+    const idKey = roleQueue(api.redis, env['QUEUE_PREFIX']!, 'echo').toKey('id');
     const counter = await api.redis.get(idKey);
     await api.redis.set(idKey, 'not-a-number');
     let failed;

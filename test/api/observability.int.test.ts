@@ -1,4 +1,4 @@
-import { roleRegistry } from '@taskyard/shared';
+import { builtInRoles as roleRegistry } from '@taskyard/example-roles';
 import { describe, expect, it } from 'vitest';
 import { TEST_API_KEY, TEST_SIGNING_KEY } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
@@ -17,7 +17,7 @@ describe('GET /v1/roles', () => {
       expect(role).toMatchObject({
         name: expect.any(String),
         description: expect.any(String),
-        queue: `${env['QUEUE_PREFIX']}:${role.name}`,
+        queue: `${env['QUEUE_PREFIX']}{${role.name}}:${role.name}`,
         concurrency: expect.any(Number),
         attempts: expect.any(Number),
         backoff: expect.objectContaining({ delayMs: expect.any(Number) }),

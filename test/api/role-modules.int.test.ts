@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadRoleRegistry } from '@taskyard/shared';
+import { ConfigError } from '@taskyard/config';
+import { builtInRoles } from '@taskyard/example-roles';
+import { loadRoleRegistry } from '@taskyard/roles';
 import { usePlatform } from '../support/platform';
 import { waitForState } from './helpers';
 
@@ -23,9 +25,9 @@ describe('roles added through ROLE_MODULES', () => {
   });
 
   it('refuses a module that cannot be loaded or exports no role, naming the variable', () => {
-    expect(() => loadRoleRegistry({ ROLE_MODULES: '/nowhere/roles.js' })).toThrow(ConfigError);
-    expect(() => loadRoleRegistry({ ROLE_MODULES: '/nowhere/roles.js' })).toThrow(/ROLE_MODULES: cannot load \/nowhere\/roles.js/);
-    expect(() => loadRoleRegistry({ ROLE_MODULES: resolve(__dirname, '../support/wait-for.ts') })).toThrow(/exports no role|cannot load/);
-    expect(() => loadRoleRegistry({ ROLE_MODULES: `${GREETING},${GREETING}` })).not.toThrow();
+    expect(() => loadRoleRegistry({ ROLE_MODULES: '/nowhere/roles.js' }, builtInRoles)).toThrow(ConfigError);
+    expect(() => loadRoleRegistry({ ROLE_MODULES: '/nowhere/roles.js' }, builtInRoles)).toThrow(/ROLE_MODULES: cannot load \/nowhere\/roles.js/);
+    expect(() => loadRoleRegistry({ ROLE_MODULES: resolve(__dirname, '../support/wait-for.ts') }, builtInRoles)).toThrow(/exports no role|cannot load/);
+    expect(() => loadRoleRegistry({ ROLE_MODULES: `${GREETING},${GREETING}` }, builtInRoles)).not.toThrow();
   });
 });

@@ -1,7 +1,9 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskyardKeys } from '@taskyard/store';
 import { ApiServer } from '../support/api-server';
+import { roleQueue } from '../support/role-queue';
 import { deletePrefix, testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
@@ -9,6 +11,7 @@ import { metricValue, waitForState } from './helpers';
 
 const env = testEnv({ ROLES: 'echo' });
 const prefix = env['QUEUE_PREFIX']!;
+const keys = new TaskyardKeys(prefix);
 const api = new ApiServer(env);
 const worker = new WorkerProcess(env);
 let redis: Redis;
@@ -16,7 +19,7 @@ let queue: Queue;
 
 beforeAll(async () => {
   redis = new Redis(env['REDIS_URL']!, { maxRetriesPerRequest: null });
-  queue = new Queue('echo', { connection: redis, prefix });
+  queue = roleQueue(redis, prefix, 'echo');
   await Promise.all([api.start(), worker.start()]);
 });
 
@@ -36,7 +39,7 @@ async function submitParked(payload: Record<string, unknown>): Promise<string> {
 
 /** Rewrites the job's data hash field in place, keeping the signature the API wrote. */
 async function tamper(id: string, change: (envelope: any) => void): Promise<void> {
-  const key = `${prefix}:echo:${id}`;
+  const key = keys.job(id);
   const raw = await redis.hget(key, 'data');
   expect(raw, `job hash ${key}`).toBeTruthy();
   const envelope = JSON.parse(raw!);
@@ -96,7 +99,7 @@ describe('a job altered in Redis', () => {
 
   it('whose signature names an unknown key fails the same way', async () => {
     const id = await submitParked({ message: 'harmless' });
-    const key = `${prefix}:echo:${id}`;
+    const key = keys.job(id);
     const envelope = JSON.parse((await redis.hget(key, 'data'))!);
     envelope.signature.kid = 'attacker-key';
     await redis.hset(key, 'data', JSON.stringify(envelope));
@@ -107,7 +110,7 @@ describe('a job altered in Redis', () => {
 
   it('that is no task envelope at all fails at once with SCHEMA_INVALID', async () => {
     const id = await submitParked({ message: 'harmless' });
-    await redis.hset(`${prefix}:echo:${id}`, 'data', JSON.stringify({ role: 'echo', payload: { message: 'no signature' } }));
+    await redis.hset(keys.job(id), 'data', JSON.stringify({ role: 'echo', payload: { message: 'no signature' } }));
     await promote(id);
     const job = await waitFor('the job to fail', async () => {
       const current = await queue.getJob(id);

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadRoleRegistry } from '@taskyard/shared';
+import { ConfigError, loadConfig } from '@taskyard/config';
+import { builtInRoles } from '@taskyard/example-roles';
+import { loadRoleRegistry } from '@taskyard/roles';
 import { usePlatform } from '../support/platform';
 import { expectError, roleCounts, waitForState } from './helpers';
 
@@ -75,7 +77,7 @@ describe('ROLE_<ROLE>_TOPICS', () => {
   });
 
   it('is validated with the rest of the configuration', () => {
-    const knownRoles = loadRoleRegistry(env).names();
+    const knownRoles = loadRoleRegistry(env, builtInRoles).names();
     expect(() => loadConfig({ ...env, ROLE_ECHO_TOPICS: 'Not A Topic' }, { knownRoles })).toThrow(ConfigError);
     expect(() => loadConfig({ ...env, ROLE_ECHO_TOPICS: 'Not A Topic' }, { knownRoles })).toThrow(/ROLE_ECHO_TOPICS/);
   });

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadConfig, roleRegistry } from '@taskyard/shared';
+import { loadConfig } from '@taskyard/config';
+import { builtInRoles } from '@taskyard/example-roles';
 
 // No Docker engine runs here, so the deployment files are checked by reading them: they must parse,
 // keep Redis safe for queues, and configure the apps with variables the config loader accepts.
@@ -42,7 +43,7 @@ describe('infra/docker-compose.yml', () => {
       // Compose substitutes these from infra/.env; stand in valid values.
       env['API_KEYS'] = 'main:0123456789abcdef0123';
       env['SIGNING_KEYS'] = 'k1:0123456789abcdef0123';
-      const config = loadConfig(env, { knownRoles: roleRegistry.names() });
+      const config = loadConfig(env, { knownRoles: builtInRoles.names() });
       expect(config.env).toBe('production');
       expect(config.redisUrl).toBe('redis://redis:6379');
       // Its Redis is configured safely, so the apps may insist on it; clients are limited per key.
@@ -58,6 +59,9 @@ describe('infra/Dockerfile', () => {
     expect(dockerfile).toMatch(/^FROM node:20/m);
     expect(dockerfile).toMatch(/tsc -b apps\/api apps\/workers/);
     expect(dockerfile).toMatch(/^USER node$/m);
-    for (const path of ['libs/shared/dist', 'apps/api/dist', 'apps/workers/dist']) expect(dockerfile).toContain(path);
+    for (const path of ['apps/api/dist', 'apps/workers/dist']) expect(dockerfile).toContain(path);
+    // Every lib is installed (its package.json before npm ci) and shipped (dist/, and the store's Lua scripts).
+    for (const lib of readdirSync(resolve(root, 'libs'))) expect(dockerfile).toContain(`COPY libs/${lib}/package.json libs/${lib}/`);
+    expect(dockerfile).toContain('COPY --from=build /app/libs libs');
   });
 });

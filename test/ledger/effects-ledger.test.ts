@@ -1,7 +1,11 @@
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger, echoRole, ledgerTimings, loadConfig, readMessageRecord, TaskyardKeys } from '@taskyard/shared';
+import { loadConfig } from '@taskyard/config';
+import { newTaskId } from '@taskyard/contracts';
+import { echoRole } from '@taskyard/example-roles';
+import { createLogger } from '@taskyard/observability';
+import { ledgerTimings, MessageRecords, TaskyardKeys } from '@taskyard/store';
 import { EffectsLedger } from '../../apps/workers/src/effects-ledger';
 import { waitFor } from '../support/wait-for';
 import { deletePrefix, testEnv } from '../support/test-env';
@@ -25,7 +29,8 @@ function ledgerWithTrail(options: { enableOfflineQueue?: boolean } = {}) {
   };
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ name: 'test', level: 'warn', destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } });
-  return { redis, ledger: new EffectsLedger(redis, config, keys, logger), sent, lines };
+  const records = new MessageRecords(redis, keys);
+  return { redis, records, ledger: new EffectsLedger(records, config, logger), sent, lines };
 }
 
 afterAll(async () => {
@@ -35,18 +40,19 @@ afterAll(async () => {
 
 describe('the effects ledger', () => {
   it('writes the records of one event-loop turn in one command, each with its result and the retry window as TTL', async () => {
-    const { redis, ledger, sent } = ledgerWithTrail();
+    const { redis, records, ledger, sent } = ledgerWithTrail();
     // The first batch loads the script (EVALSHA, then EVAL when Redis lacks it); count from the next.
-    ledger.recordDone(echoRole, job, 'warm-up-1', null);
-    ledger.recordDone(echoRole, job, 'warm-up-2', null);
-    await waitFor('the warm-up records', async () => (await redis.exists(keys.message('warm-up-2'))) === 1);
+    const warmUp = [newTaskId('echo'), newTaskId('echo')];
+    for (const id of warmUp) ledger.recordDone(echoRole, job, id, null);
+    await waitFor('the warm-up records', async () => (await redis.exists(keys.message(warmUp[1]!))) === 1);
     sent.length = 0;
 
-    for (const id of ['m1', 'm2', 'm3']) ledger.recordDone(echoRole, job, id, { echoed: id });
-    await waitFor('the records', async () => (await redis.exists(keys.message('m3'))) === 1);
+    const ids = [newTaskId('echo'), newTaskId('echo'), newTaskId('echo')];
+    for (const id of ids) ledger.recordDone(echoRole, job, id, { echoed: id });
+    await waitFor('the records', async () => (await redis.exists(keys.message(ids[2]!))) === 1);
     expect(sent.filter((name) => name !== 'exists')).toEqual(['evalsha']);
-    for (const id of ['m1', 'm2', 'm3']) {
-      expect(await readMessageRecord(redis, keys, id)).toMatchObject({ status: 'done', result: { echoed: id } });
+    for (const id of ids) {
+      expect(await records.read(id)).toMatchObject({ status: 'done', result: { echoed: id } });
       const pttl = await redis.pttl(keys.message(id));
       expect(pttl).toBeGreaterThan(ttlMs - 60_000);
       expect(pttl).toBeLessThanOrEqual(ttlMs);
@@ -54,21 +60,23 @@ describe('the effects ledger', () => {
 
     // A turn with a single record costs a plain SET, not a script around one.
     sent.length = 0;
-    ledger.recordDone(echoRole, job, 'alone', 'only');
-    await waitFor('the lone record', async () => (await redis.exists(keys.message('alone'))) === 1);
+    const alone = newTaskId('echo');
+    ledger.recordDone(echoRole, job, alone, 'only');
+    await waitFor('the lone record', async () => (await redis.exists(keys.message(alone))) === 1);
     expect(sent.filter((name) => name !== 'exists')).toEqual(['set']);
-    expect(await readMessageRecord(redis, keys, 'alone')).toMatchObject({ status: 'done', result: 'only' });
+    expect(await records.read(alone)).toMatchObject({ status: 'done', result: 'only' });
   });
 
   it('logs a refused write once per batch, naming its tasks, and throws nothing at the handler', async () => {
     const { redis, ledger, lines } = ledgerWithTrail({ enableOfflineQueue: false });
     await waitFor('the connection', async () => redis.status === 'ready');
     redis.disconnect();
+    const lost = [newTaskId('echo'), newTaskId('echo')];
     expect(() => {
-      ledger.recordDone(echoRole, job, 'lost-1', 1);
-      ledger.recordDone(echoRole, job, 'lost-2', 2);
+      ledger.recordDone(echoRole, job, lost[0]!, 1);
+      ledger.recordDone(echoRole, job, lost[1]!, 2);
     }).not.toThrow();
     await waitFor('the warning', async () => lines.length > 0);
-    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'could not record completed messages in the ledger', taskIds: ['lost-1', 'lost-2'] })]);
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'could not record completed messages in the ledger', taskIds: lost })]);
   });
 });

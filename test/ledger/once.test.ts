@@ -1,25 +1,18 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  EffectInDoubtError,
-  EffectInProgressError,
-  ledgerTimings,
-  PermanentTaskError,
-  runOnce,
-  TaskyardKeys,
-  TransientTaskError,
-  type OnceScope,
-} from '@taskyard/shared';
+import { newTaskId, PermanentTaskError, TransientTaskError } from '@taskyard/contracts';
+import { ledgerTimings, OnceClaims, TaskyardKeys } from '@taskyard/store';
+import { EffectInDoubtError, EffectInProgressError, runOnce, type OnceScope } from '../../apps/workers/src/once/run-once';
 import { deletePrefix, testEnv } from '../support/test-env';
 
 const env = testEnv();
 const redis = new Redis(env['REDIS_URL']!);
 const keys = new TaskyardKeys(env['QUEUE_PREFIX']!);
-let messages = 0;
+const claims = new OnceClaims(redis, keys);
 
 /** A scope for a fresh message; a second scope of the same message plays another replica. */
-function scopeOf(messageId = `msg-${++messages}`, holdMs = 10_000): OnceScope {
-  return { redis, keys, messageId, holdMs, ttlMs: 60_000 };
+function scopeOf(taskId = newTaskId('echo'), holdMs = 10_000): OnceScope {
+  return { claims, taskId, holdMs, ttlMs: 60_000 };
 }
 
 afterAll(async () => {
@@ -55,7 +48,7 @@ describe('runOnce (ctx.once)', () => {
     const scope = scopeOf();
     let release!: () => void;
     const holding = runOnce(scope, 'slow', () => new Promise<string>((resolve) => (release = () => resolve('held'))));
-    await expect.poll(() => redis.exists(keys.once(scope.messageId, 'slow'))).toBe(1);
+    await expect.poll(() => redis.exists(keys.once(scope.taskId, 'slow'))).toBe(1);
 
     let ranSecond = false;
     const second = await runOnce({ ...scope }, 'slow', () => (ranSecond = true)).catch((err: unknown) => err);
@@ -73,7 +66,7 @@ describe('runOnce (ctx.once)', () => {
     // The holder "died" inside fn: its claim stays, and nobody finishes it.
     const holder = scopeOf(undefined, 50);
     void runOnce(holder, 'pay', () => new Promise(() => undefined));
-    await expect.poll(() => redis.exists(keys.once(holder.messageId, 'pay'))).toBe(1);
+    await expect.poll(() => redis.exists(keys.once(holder.taskId, 'pay'))).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 120));
 
     let ran = false;
@@ -87,7 +80,7 @@ describe('runOnce (ctx.once)', () => {
   it('when fn throws, the effect counts as not done: the error is rethrown and a later call runs fn', async () => {
     const scope = scopeOf();
     await expect(runOnce(scope, 'flaky', () => Promise.reject(new Error('downstream said no')))).rejects.toThrow('downstream said no');
-    expect(await redis.exists(keys.once(scope.messageId, 'flaky'))).toBe(0);
+    expect(await redis.exists(keys.once(scope.taskId, 'flaky'))).toBe(0);
     expect(await runOnce(scope, 'flaky', () => 'second try')).toBe('second try');
   });
 

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REINJECTION_AFTER_MS } from '../../apps/workers/src/effects-ledger';
 import { ApiServer } from '../support/api-server';
+import { roleQueue } from '../support/role-queue';
 import { deletePrefix, testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
@@ -141,7 +141,7 @@ describe('the ledger', () => {
     // Re-inject: remove the completed job and add the same data under the same job id (later than
     // REINJECTION_AFTER_MS after its creation, as a re-injection after removal is).
     await new Promise((done) => setTimeout(done, REINJECTION_AFTER_MS + 100));
-    const queue = new Queue('effects', { connection: redis, prefix });
+    const queue = roleQueue(redis, prefix, 'effects');
     try {
       const job = await queue.getJob(id);
       expect(job).toBeDefined();

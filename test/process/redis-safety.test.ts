@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkRedisSafety } from '@taskyard/shared';
+import { checkRedisSafety } from '@taskyard/store';
 import { spawnRedisServer } from '../../scripts/lib/local-redis';
 import { ApiProcess } from '../support/api-process';
 import { freePort } from '../support/free-port';

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
+import { TaskyardKeys } from '@taskyard/store';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port';
 import { deletePrefix, TEST_API_KEY, testEnv } from '../support/test-env';
@@ -49,7 +50,7 @@ describe('npm start', () => {
 
     const redis = new Redis(env['REDIS_URL']!);
     try {
-      const job = await redis.hgetall(`${env['QUEUE_PREFIX']}:echo:${id}`);
+      const job = await redis.hgetall(new TaskyardKeys(env['QUEUE_PREFIX']!).job(id));
       expect(job['finishedOn']).toBeDefined();
       expect(JSON.parse(job['returnvalue'] ?? 'null')).toMatchObject({ echo: { message: 'drain me' } });
     } finally {

@@ -1,16 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
 import { buildApp } from '../../apps/api/src/app';
-import {
-  createLogger,
-  createRedisConnection,
-  loadConfig,
-  effectiveRoles,
-  loadRoleRegistry,
-  waitForRedis,
-  type Redis,
-  type TaskyardConfig,
-} from '@taskyard/shared';
+import { loadConfig, type TaskyardConfig } from '@taskyard/config';
+import { builtInRoles } from '@taskyard/example-roles';
+import { createLogger } from '@taskyard/observability';
+import { effectiveRoles, loadRoleRegistry } from '@taskyard/roles';
+import { createRedisConnection, waitForRedis, type RedisClient } from '@taskyard/store';
 import { TEST_API_KEY } from './test-env';
 
 export interface ApiServerOptions {
@@ -21,7 +16,7 @@ export interface ApiServerOptions {
 /** A real API listening on a free port, in this process, with its own producer connection. */
 export class ApiServer {
   app!: FastifyInstance;
-  redis!: Redis;
+  redis!: RedisClient;
   config!: TaskyardConfig;
   baseUrl = '';
   readonly logs: Record<string, unknown>[] = [];
@@ -32,7 +27,7 @@ export class ApiServer {
   ) {}
 
   async start(): Promise<this> {
-    const roles = loadRoleRegistry(this.env);
+    const roles = loadRoleRegistry(this.env, builtInRoles);
     this.config = loadConfig(this.env, { knownRoles: roles.names() });
     const logs = this.logs;
     const logger = createLogger({
@@ -45,7 +40,7 @@ export class ApiServer {
         },
       }),
     });
-    this.redis = createRedisConnection(this.config.redisUrl, 'producer', {
+    this.redis = createRedisConnection(this.config, 'producer', {
       name: 'taskyard-api-test',
       commandTimeoutMs: this.config.redisTimeoutMs,
     });

@@ -24,16 +24,22 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
-/** Deletes every key under `prefix` (a no-op on a private test Redis, polite on a shared one). */
+/**
+ * Deletes every key of a deployment under `prefix`: its own (`<prefix>:…`) and its roles'
+ * (`<prefix>{<role>}:…`). A no-op on a private test Redis, polite on a shared one.
+ */
 export async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    for (const pattern of [`${prefix}:*`, `${prefix}{*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        // One key at a time: the keys of different roles may live on different cluster nodes.
+        if (keys.length > 0) await Promise.all(keys.map((key) => redis.unlink(key)));
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }

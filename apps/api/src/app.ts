@@ -1,15 +1,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import {
-  DeadLetterStore,
-  MessageSigner,
-  RoleQueues,
-  TaskyardKeys,
-  type Logger,
-  type Redis,
-  type RoleRegistry,
-  type TaskyardConfig,
-} from '@taskyard/shared';
+import type { TaskyardConfig } from '@taskyard/config';
+import { MessageSigner } from '@taskyard/crypto';
+import { Dispatcher } from '@taskyard/dispatch';
+import type { Logger } from '@taskyard/observability';
+import type { RoleRegistry } from '@taskyard/roles';
+import { DeadLetterStore, IdempotencyRecords, RoleQueues, TaskStore, TaskyardKeys, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyVerifier } from './plugins/api-key-verifier';
 import { ApiMetrics } from './plugins/api-metrics';
@@ -24,17 +20,18 @@ import { deadLettersRoutes } from './routes/dead-letters/dead-letters.routes';
 import { documentsRoutes } from './routes/documents/documents.routes';
 import { healthRoutes } from './routes/health/health.routes';
 import { rolesRoutes } from './routes/roles/roles.routes';
+import { IdempotencyLedger } from './routes/tasks/idempotency-ledger';
 import { TaskCanceller } from './routes/tasks/task-canceller';
-import { TaskReader } from './routes/tasks/task-reader';
-import { TaskSubmitter } from './routes/tasks/task-submitter';
+import { TaskSubmission } from './routes/tasks/task-submission';
 import { tasksRoutes } from './routes/tasks/tasks.routes';
 import { topicsRoutes } from './routes/topics/topics.routes';
 
 export interface AppDeps {
   config: TaskyardConfig;
   logger: Logger;
-  /** A producer connection (createRedisConnection(url, 'producer')); the app does not close it. */
-  redis: Redis;
+  /** A producer connection (createRedisConnection(config, 'producer')); the app does not close it. */
+  redis: RedisClient;
+  /** The deployment's roles, with its settings applied (effectiveRoles). */
   registry: RoleRegistry;
 }
 
@@ -60,10 +57,18 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   app.removeContentTypeParser('text/plain');
   installErrorHandler(app);
 
-  const queues = new RoleQueues(redis, config.queuePrefix, registry, config.queueEventsMaxLen);
-  const metrics = new ApiMetrics(queues, registry);
-  const signer = new MessageSigner(config.signingKeys);
   const keys = new TaskyardKeys(config.queuePrefix);
+  const queues = new RoleQueues(redis, keys, registry.names(), config.queueEventsMaxLen);
+  const store = new TaskStore(redis, keys, queues);
+  const metrics = new ApiMetrics(queues);
+  const signer = new MessageSigner(config.signingKeys);
+  const dispatcher = new Dispatcher({
+    registry,
+    store,
+    signer,
+    config,
+    onEnqueued: (counts) => counts.forEach((count, role) => metrics.countSubmitted(role, count)),
+  });
   const deadLetters = new DeadLetterStore(redis, keys, config.deadLetterTtlMs);
   app.addHook('onClose', () => queues.close());
 
@@ -78,17 +83,13 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       await v1.register(loadSheddingPlugin, { pressure: config.pressure });
       v1.addHook('onRequest', v1.requireApiKey);
       await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: keys.rateLimitNamespace });
-      const reader = new TaskReader(queues, redis, deadLetters, keys);
-      const submitter = new TaskSubmitter({ registry, queues, signer, redis, config, metrics });
-      await v1.register(topicsRoutes, { submitter });
-      await v1.register(tasksRoutes, {
-        submitter,
-        reader,
-        canceller: new TaskCanceller({ reader, registry, queues, redis, config }),
-      });
+      const ledger = new IdempotencyLedger(redis, new IdempotencyRecords(redis, keys), config.idempotencyTtlMs);
+      const submission = new TaskSubmission({ dispatcher, ledger, redis });
+      await v1.register(topicsRoutes, { submission });
+      await v1.register(tasksRoutes, { submission, store, redis, registry, canceller: new TaskCanceller({ store, registry, redis, keys, config }) });
       await v1.register(rolesRoutes, { registry, queues, redis, keys });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
-      await v1.register(deadLettersRoutes, { store: deadLetters, registry, queues, signer, config, metrics, redis });
+      await v1.register(deadLettersRoutes, { store: deadLetters, registry, dispatcher, signer, redis });
     },
     { prefix: '/v1' },
   );

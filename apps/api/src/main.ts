@@ -1,26 +1,21 @@
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
-import {
-  ConfigError,
-  createLogger,
-  createRedisConnection,
-  enforceRedisSafety,
-  loadConfig,
-  effectiveRoles,
-  loadRoleRegistry,
-  withDevKeys,
-} from '@taskyard/shared';
+import { ConfigError, loadConfig, withDevKeys } from '@taskyard/config';
+import { builtInRoles } from '@taskyard/example-roles';
+import { createLogger } from '@taskyard/observability';
+import { effectiveRoles, loadRoleRegistry } from '@taskyard/roles';
+import { createRedisConnection, enforceRedisSafety } from '@taskyard/store';
 import { buildApp } from './app';
 
 /** config → buildApp → listen → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const { env, devKeysFile } = withDevKeys(process.env, resolve('.taskyard'));
-  const roles = loadRoleRegistry(env);
+  const roles = loadRoleRegistry(env, builtInRoles);
   const config = loadConfig(env, { knownRoles: roles.names() });
   const logger = createLogger({ name: 'taskyard-api', level: config.logLevel, pretty: config.logPretty });
   if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');
 
-  const redis = createRedisConnection(config.redisUrl, 'producer', { name: 'taskyard-api', commandTimeoutMs: config.redisTimeoutMs });
+  const redis = createRedisConnection(config, 'producer', { name: 'taskyard-api', commandTimeoutMs: config.redisTimeoutMs });
   let redisWasDown = false;
   redis.on('error', (err) => {
     if (!redisWasDown) logger.warn({ err }, 'redis connection lost; answering 503 until it returns');

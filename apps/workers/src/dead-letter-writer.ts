@@ -1,18 +1,8 @@
 import type { Job, Queue } from 'bullmq';
-import {
-  parseAttemptRecords,
-  CANCELLED_CODE,
-  DeadLetterStore,
-  TaskEnvelopeSchema,
-  TaskyardKeys,
-  type AttemptRecord,
-  type DeadLetter,
-  type Redis,
-  type RoleQueues,
-  type Logger,
-  type RoleSeries,
-  type TaskyardConfig,
-} from '@taskyard/shared';
+import { CANCELLED_CODE, parseAttemptRecords, TaskEnvelopeSchema, type AttemptRecord, type DeadLetter } from '@taskyard/contracts';
+import type { Logger } from '@taskyard/observability';
+import type { DeadLetterStore } from '@taskyard/store';
+import type { RoleSeries } from './worker-metrics';
 
 /**
  * Turns a role's tasks that failed for good into dead letters: from the processor on a task's
@@ -23,6 +13,7 @@ import {
  */
 export class DeadLetterWriter {
   constructor(
+    private readonly role: string,
     private readonly store: DeadLetterStore,
     private readonly queue: Queue,
     private readonly series: RoleSeries,
@@ -64,7 +55,7 @@ export class DeadLetterWriter {
       const envelope = TaskEnvelopeSchema.safeParse(job.data);
       await this.store.put({
         id: String(job.id),
-        role: job.queueName,
+        role: this.role,
         ...(await describe()),
         maxAttempts: job.opts.attempts ?? 1,
         correlationId: envelope.success ? envelope.data.metadata.correlationId : null,
@@ -85,15 +76,4 @@ export class DeadLetterWriter {
     return parseAttemptRecords(logs);
   }
 
-}
-
-/** The dead letter writer of one role's worker. */
-export function createDeadLetterWriter(
-  roleName: string,
-  deps: { redis: Redis; config: TaskyardConfig; queues: RoleQueues; keys: TaskyardKeys },
-  series: RoleSeries,
-  roleLog: Logger,
-): DeadLetterWriter {
-  const store = new DeadLetterStore(deps.redis, deps.keys, deps.config.deadLetterTtlMs);
-  return new DeadLetterWriter(store, deps.queues.get(roleName), series, roleLog);
 }

@@ -1,20 +1,15 @@
 import type { Job } from 'bullmq';
-import {
-  CancelledError,
-  ledgerTimings,
-  readMessageRecord,
-  type DoneRecord,
-  TaskyardKeys,
-  type AnyRole,
-  type Logger,
-  type Redis,
-  type TaskyardConfig,
-} from '@taskyard/shared';
+import { CancelledError, roleOfTaskId, type DoneRecord } from '@taskyard/contracts';
+import type { TaskyardConfig } from '@taskyard/config';
+import type { Logger } from '@taskyard/observability';
+import type { AnyRole } from '@taskyard/roles';
+import { ledgerTimings, type MessageRecords, type RecordWrite } from '@taskyard/store';
 
 /** What the ledger says before a handler runs. */
 export type LedgerCheck = { readonly run: true } | { readonly run: false; readonly result: unknown };
 
-const RUN: LedgerCheck = Object.freeze({ run: true });
+/** The ledger has nothing against running the handler. */
+export const RUN: LedgerCheck = Object.freeze({ run: true });
 
 /**
  * A job added this long after its message was created is treated as a re-injection (an
@@ -40,16 +35,13 @@ export function mayRepeatEarlierRun(job: Pick<Job, 'attemptsMade' | 'stalledCoun
  * run again: it completes with the stored result. A cancelled message is not run at all.
  */
 export class EffectsLedger {
-  private readonly redis: LedgerRedis;
+  private pending: RecordWrite[] = [];
 
   constructor(
-    redis: Redis,
+    private readonly records: MessageRecords,
     private readonly config: TaskyardConfig,
-    private readonly keys: TaskyardKeys,
     private readonly logger: Logger,
-  ) {
-    this.redis = withSetMany(redis);
-  }
+  ) {}
 
   /**
    * Whether this delivery must read the ledger before its handler runs (see mayRepeatEarlierRun).
@@ -67,7 +59,7 @@ export class EffectsLedger {
    * the stored result for a completed one.
    */
   async check(messageId: string): Promise<LedgerCheck> {
-    const record = await readMessageRecord(this.redis, this.keys, messageId);
+    const record = await this.records.read(messageId);
     if (!record) return RUN;
     if (record.status === 'cancelled') throw new CancelledError();
     return { run: false, result: record.result };
@@ -75,62 +67,47 @@ export class EffectsLedger {
 
   /**
    * Records the completed message with its output; never throws. The records of every attempt
-   * completing in one turn of the event loop go out together (setImmediate) as one Lua call that
-   * SETs them all: in an A/B of builds a SET per task cost ~20 µs of worker CPU per task (an
-   * ioredis command, its promise and its reply each time), this ~2. The records land just after
-   * BullMQ's completions, in the same turn: a redelivery that reads the ledger (after a stall)
-   * comes long after. A refused write (e.g. Redis full) leaves the tasks completed, only without
-   * their records, and is logged once per batch. A turn with one record sends a plain SET: the
-   * script would cost Redis a command of its own around it.
+   * completing in one turn of the event loop go out together (setImmediate), one role's as one
+   * Lua call that SETs them all (their keys share the role's hash slot): in an A/B of builds a
+   * SET per task cost ~20 µs of worker CPU per task (an ioredis command, its promise and its
+   * reply each time), this ~2. The records land just after BullMQ's completions, in the same
+   * turn: a redelivery that reads the ledger (after a stall) comes long after. A refused write
+   * (e.g. Redis full) leaves the tasks completed, only without their records, and is logged once
+   * per batch. A turn with one record sends a plain SET: the script would cost Redis a command of
+   * its own around it.
    */
   recordDone(role: AnyRole, job: Job, messageId: string, output: unknown): void {
     const { ttlMs } = ledgerTimings(role, job.opts.attempts ?? role.attempts, this.config);
     const record: DoneRecord = { status: 'done', completedAt: Date.now(), result: output };
-    if (this.pending.push({ messageId, value: JSON.stringify(record), ttlMs }) === 1) {
+    if (this.pending.push({ taskId: messageId, value: JSON.stringify(record), ttlMs }) === 1) {
       setImmediate(() => this.flush());
     }
   }
 
-  private pending: PendingWrite[] = [];
-
   private flush(): void {
     const writes = this.pending;
     this.pending = [];
-    let sent: Promise<unknown>;
-    if (writes.length === 1) {
-      const [write] = writes as [PendingWrite];
-      sent = this.redis.set(this.keys.message(write.messageId), write.value, 'PX', write.ttlMs);
-    } else {
-      const keysThenArgs: (string | number)[] = [];
-      for (const write of writes) keysThenArgs.push(this.keys.message(write.messageId));
-      for (const write of writes) keysThenArgs.push(write.value, write.ttlMs);
-      sent = this.redis.ledgerSetMany(writes.length, ...keysThenArgs);
+    for (const batch of byRole(writes)) {
+      this.records.writeMany(batch).catch((err: unknown) =>
+        // The message only: an ioredis error carries the command's arguments, i.e. the results.
+        this.logger.warn(
+          { reason: err instanceof Error ? err.message : String(err), taskIds: batch.map((write) => write.taskId) },
+          'could not record completed messages in the ledger',
+        ),
+      );
     }
-    sent.catch((err: unknown) =>
-      // The message only: an ioredis error carries the command's arguments, i.e. the results.
-      this.logger.warn(
-        { reason: err instanceof Error ? err.message : String(err), taskIds: writes.map((write) => write.messageId) },
-        'could not record completed messages in the ledger',
-      ),
-    );
   }
 }
 
-/** SETs KEYS[i] to ARGV[2i-1] with a TTL of ARGV[2i] ms, for every key: one command for a batch. */
-const SET_MANY = `for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end
-return #KEYS`;
-
-type LedgerRedis = Redis & { ledgerSetMany(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<number> };
-
-/** Defines the batch write on `redis` once (EVALSHA, with ioredis sending the script when Redis lacks it). */
-function withSetMany(redis: Redis): LedgerRedis {
-  const ledgerRedis = redis as LedgerRedis;
-  if (typeof ledgerRedis.ledgerSetMany !== 'function') redis.defineCommand('ledgerSetMany', { lua: SET_MANY });
-  return ledgerRedis;
-}
-
-interface PendingWrite {
-  messageId: string;
-  value: string;
-  ttlMs: number;
+/** The writes grouped by their task's role (a task id starts with its role): one slot each. */
+function byRole(writes: readonly RecordWrite[]): RecordWrite[][] {
+  if (writes.length === 1) return [writes as RecordWrite[]];
+  const groups = new Map<string, RecordWrite[]>();
+  for (const write of writes) {
+    const role = roleOfTaskId(write.taskId) ?? '';
+    let group = groups.get(role);
+    if (!group) groups.set(role, (group = []));
+    group.push(write);
+  }
+  return [...groups.values()];
 }

@@ -1,13 +1,16 @@
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, createLogger, effectiveRoles, loadConfig, loadRoleRegistry, withDevKeys } from '@taskyard/shared';
+import { ConfigError, loadConfig, withDevKeys } from '@taskyard/config';
+import { builtInRoles } from '@taskyard/example-roles';
+import { createLogger } from '@taskyard/observability';
+import { effectiveRoles, loadRoleRegistry } from '@taskyard/roles';
 import { HealthServer } from './health-server';
 import { WorkerRuntime } from './worker-runtime';
 
 /** config → start the roles in ROLES → serve health and metrics → drain on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const { env, devKeysFile } = withDevKeys(process.env, resolve('.taskyard'));
-  const roles = loadRoleRegistry(env);
+  const roles = loadRoleRegistry(env, builtInRoles);
   const config = loadConfig(env, { knownRoles: roles.names() });
   const logger = createLogger({ name: 'taskyard-worker', level: config.logLevel, pretty: config.logPretty });
   if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');

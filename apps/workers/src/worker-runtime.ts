@@ -1,22 +1,27 @@
 import { hostname } from 'node:os';
-import type { Worker } from 'bullmq';
+import type { TaskyardConfig } from '@taskyard/config';
+import { MessageSigner } from '@taskyard/crypto';
+import { Dispatcher } from '@taskyard/dispatch';
+import type { Logger } from '@taskyard/observability';
+import type { RoleRegistry } from '@taskyard/roles';
 import {
   createRedisConnection,
+  DeadLetterStore,
   enforceRedisSafety,
-  MessageSigner,
+  OnceClaims,
   RoleQueues,
+  TaskStore,
   TaskyardKeys,
-  WorkerMetrics,
-  type Logger,
-  type Redis,
-  type RoleRegistry,
-  type TaskyardConfig,
-} from '@taskyard/shared';
+  type RedisClient,
+} from '@taskyard/store';
 import { Circuits } from './breaker/circuits';
-import { CancellationListener } from './cancellation-listener';
+import type { TaskyardWorker } from './bullmq-worker';
+import { Cancellations } from './cancellations';
 import { EffectsLedger } from './effects-ledger';
 import { IsolatedRoles } from './isolated/isolated-roles';
+import { Notifier } from './notifier';
 import { createRoleWorker } from './role-worker';
+import { WorkerMetrics } from './worker-metrics';
 
 export interface WorkerRuntimeOptions {
   config: TaskyardConfig;
@@ -27,15 +32,16 @@ export interface WorkerRuntimeOptions {
 
 /**
  * Everything one worker process runs: one shared Redis connection, one BullMQ Worker per role
- * in ROLES, queues for follow-up tasks, and the metrics they report to.
+ * in ROLES, the dispatcher for follow-up tasks, one notifier for every pub/sub channel, and
+ * the metrics they report to.
  */
 export class WorkerRuntime {
   readonly metrics: WorkerMetrics;
-  readonly redis: Redis;
-  private readonly workers: Worker[];
+  readonly redis: RedisClient;
+  private readonly workers: TaskyardWorker[];
   private readonly queues: RoleQueues;
   private readonly isolated: IsolatedRoles;
-  private readonly cancellations: CancellationListener;
+  private readonly notifier: Notifier;
   private readonly circuits: Circuits;
   private closing: Promise<void> | undefined;
 
@@ -43,7 +49,7 @@ export class WorkerRuntime {
     const { config, logger, registry } = options;
     const workerName = `${hostname()}:${process.pid}`;
     this.metrics = new WorkerMetrics();
-    this.redis = createRedisConnection(config.redisUrl, 'worker', { name: `taskyard-worker:${workerName}` });
+    this.redis = createRedisConnection(config, 'worker', { name: `taskyard-worker:${workerName}` });
     let redisDown = false;
     this.redis.on('error', (err) => {
       if (!redisDown) logger.warn({ err }, 'redis connection lost; workers resume by themselves when it returns');
@@ -53,36 +59,33 @@ export class WorkerRuntime {
       if (redisDown) logger.info('redis connection restored');
       redisDown = false;
     });
-    this.queues = new RoleQueues(this.redis, config.queuePrefix, registry, config.queueEventsMaxLen);
-    this.isolated = new IsolatedRoles(config, logger, this.metrics);
     const keys = new TaskyardKeys(config.queuePrefix);
-    this.cancellations = new CancellationListener(config, keys, logger, workerName, this.redis);
-    this.circuits = new Circuits({
-      roles: config.roles.map((name) => registry.get(name)!),
-      redis: this.redis,
-      redisUrl: config.redisUrl,
-      queuePrefix: config.queuePrefix,
-      queues: this.queues,
-      logger,
-      registry: this.metrics.registry,
-      replica: workerName,
-    });
+    this.queues = new RoleQueues(this.redis, keys, registry.names(), config.queueEventsMaxLen);
+    const store = new TaskStore(this.redis, keys, this.queues);
+    const signer = new MessageSigner(config.signingKeys);
+    this.isolated = new IsolatedRoles(config, logger, this.metrics);
+    this.notifier = new Notifier(config, logger, workerName);
+    const cancellations = new Cancellations(store.records, keys, logger);
+    cancellations.attach(this.notifier);
+    const roles = config.roles.map((name) => registry.get(name)!);
+    this.circuits = new Circuits({ roles, redis: this.redis, keys, queues: this.queues, logger, registry: this.metrics.registry, replica: workerName });
+    this.circuits.attach(this.notifier);
     const deps = {
-      registry,
-      queues: this.queues,
-      signer: new MessageSigner(config.signingKeys),
-      redis: this.redis,
       config,
+      redis: this.redis,
+      queues: this.queues,
+      signer,
       logger,
       metrics: this.metrics,
       workerName,
+      ledger: new EffectsLedger(store.records, config, logger),
+      cancellations,
+      deadLetters: new DeadLetterStore(this.redis, keys, config.deadLetterTtlMs),
       isolated: this.isolated,
-      keys,
-      ledger: new EffectsLedger(this.redis, config, keys, logger),
-      attempts: this.cancellations.attempts,
       circuits: this.circuits,
+      context: { dispatcher: new Dispatcher({ registry, store, signer, config }), redis: this.redis, config, onceClaims: new OnceClaims(this.redis, keys) },
     };
-    this.workers = config.roles.map((name) => createRoleWorker(registry.get(name)!, deps));
+    this.workers = roles.map((role) => createRoleWorker(role, deps));
   }
 
   /**
@@ -92,10 +95,8 @@ export class WorkerRuntime {
   async start(): Promise<void> {
     const { logger, config } = this.options;
     await enforceRedisSafety(this.redis, { logger, requireSafe: config.requireSafeRedis });
-    // Listening before any job is taken, so no attempt can miss its cancellation.
-    await this.cancellations.start();
-    // Following the other replicas' circuits before any job is taken.
-    await this.circuits.start();
+    // Listening (cancellations, the other replicas' circuits) before any job is taken.
+    await this.notifier.start();
     for (const worker of this.workers) {
       void worker.run().catch((err: unknown) => logger.error({ err, role: worker.name }, 'worker stopped with an error'));
     }
@@ -113,8 +114,8 @@ export class WorkerRuntime {
       await Promise.all(this.workers.map((worker) => worker.close()));
       // After the workers: an isolated role's active tasks still need their child processes.
       await this.isolated.close();
-      await this.cancellations.close();
-      await this.circuits.close();
+      await this.notifier.close();
+      this.circuits.close();
       await this.queues.close();
       await this.redis.quit().catch(() => this.redis.disconnect());
     })();

@@ -1,18 +1,18 @@
 import type { Redis } from 'ioredis';
 import { ECHO } from './sides';
 
-/** Reads BullMQ's own keys for the echo queue under `prefix`, as the bench's probe. */
+/** Reads BullMQ's own keys for a side's echo queue (`<queue prefix>:echo:…`), as the bench's probe. */
 export class QueueProbe {
   /** Commands this probe sent (the Redis cost figures leave them out). */
   commandsSent = 0;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly side: { readonly queuePrefix: string },
   ) {}
 
   key(suffix: string): string {
-    return `${this.prefix}:${ECHO}:${suffix}`;
+    return `${this.side.queuePrefix}:${ECHO}:${suffix}`;
   }
 
   async completed(): Promise<number> {

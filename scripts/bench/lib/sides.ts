@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ROOT } from '../../lib/build';
 import { freePort } from './free-port';
 import { BenchProcess } from './launcher';
+import { loadBuild, type BuildLib } from './taskyard-build';
 
 export type SideName = 'taskyard' | 'raw';
 
@@ -55,6 +55,8 @@ export interface StartOptions {
 export interface Side {
   readonly name: SideName;
   readonly prefix: string;
+  /** The BullMQ prefix of the echo queue on this side (its name is `echo`). */
+  readonly queuePrefix: string;
   startApi(options?: StartOptions): Promise<ApiHandle>;
   startWorker(options: StartOptions & { concurrency?: number }): Promise<BenchProcess>;
   /** Adds `count` echo jobs straight to Redis, exactly as this side's API would have enqueued them. */
@@ -71,9 +73,6 @@ const ENQUEUE_CHUNK = 1000;
 
 const profileFlags = (dir: string | undefined) => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
 
-/** The compiled shared lib of the build under test (what its API uses to make messages). */
-type SharedLib = typeof import('../../../libs/shared/src');
-
 export class TaskyardSide implements Side {
   readonly name = 'taskyard' as const;
   readonly prefix = 'bench-ty';
@@ -82,18 +81,20 @@ export class TaskyardSide implements Side {
   readonly signingKey = { id: 'bench-1', secret: randomBytes(24).toString('base64url') };
   private readonly apiMain: string;
   private readonly workerMain: string;
-  private readonly lib: SharedLib;
-  private readonly signer: InstanceType<SharedLib['MessageSigner']>;
+  readonly queuePrefix: string;
+  private readonly lib: BuildLib;
+  private readonly signer: ReturnType<BuildLib['signer']>;
 
-  /** `root`: the checkout whose build (apps/*\/dist, libs/shared/dist) is measured; this one by default. */
+  /** `root`: the checkout whose build (apps/*\/dist, libs/*\/dist) is measured; this one by default. */
   constructor(
     private readonly redisUrl: string,
     root: string = ROOT,
   ) {
     this.apiMain = resolve(root, 'apps/api/dist/main.js');
     this.workerMain = resolve(root, 'apps/workers/dist/main.js');
-    this.lib = createRequire(resolve(root, 'package.json'))(resolve(root, 'libs/shared/dist/index.js')) as SharedLib;
-    this.signer = new this.lib.MessageSigner([this.signingKey]);
+    this.lib = loadBuild(root);
+    this.signer = this.lib.signer([this.signingKey]);
+    this.queuePrefix = this.lib.queuePrefix(this.prefix, ECHO);
   }
 
   env(retention: Retention = KEEP_ALL, extra: Record<string, string> = {}): Record<string, string> {
@@ -120,8 +121,8 @@ export class TaskyardSide implements Side {
 
   keepsBeyondRetentionMs(retention: Retention): number {
     // An older checkout (--taskyard-root) may have no ledger.
-    const { ledgerTimings, echoRole } = this.lib as Partial<SharedLib>;
-    if (!ledgerTimings || !echoRole) return 0;
+    const { ledgerTimings, echoRole } = this.lib;
+    if (!ledgerTimings) return 0;
     const windowMs = retention.shortWindows ? SHORT_WINDOW_MS : undefined;
     const role = { ...echoRole, timeoutMs: windowMs ?? echoRole.timeoutMs };
     const worker = { lockDurationMs: windowMs ?? 30_000, stalledIntervalMs: windowMs ?? 30_000 };
@@ -167,7 +168,7 @@ export class TaskyardSide implements Side {
   }
 
   async enqueue(redis: Redis, count: number, retention: Retention = KEEP_ALL): Promise<void> {
-    const queue = new Queue(ECHO, { connection: redis, prefix: this.prefix });
+    const queue = new Queue(ECHO, { connection: redis, prefix: this.queuePrefix });
     try {
       for (let done = 0; done < count; done += ENQUEUE_CHUNK) {
         const jobs = Array.from({ length: Math.min(ENQUEUE_CHUNK, count - done) }, () => {
@@ -186,16 +187,22 @@ export class TaskyardSide implements Side {
 export class RawSide implements Side {
   readonly name = 'raw' as const;
   readonly prefix = 'bench-rw';
+  readonly queuePrefix = 'bench-rw';
 
   constructor(
     private readonly redisUrl: string,
     private readonly taskyard: TaskyardSide,
   ) {}
 
-  /** Taskyard's options for an echo task, less the job id (raw jobs get BullMQ's own ids). */
+  /**
+   * Taskyard's options for an echo task, less the job id (raw jobs get BullMQ's own ids), with
+   * BullMQ's built-in exponential backoff for Taskyard's (the same delays; a raw worker has no
+   * Taskyard strategy to register).
+   */
   jobOptions(retention: Retention = KEEP_ALL): JobsOptions {
-    const { jobId: _jobId, ...options } = this.taskyard.jobOptions(retention);
-    return options;
+    const { jobId: _jobId, backoff, ...options } = this.taskyard.jobOptions(retention);
+    const { delay, jitter } = (backoff ?? {}) as { delay?: number; jitter?: number };
+    return { ...options, backoff: { type: 'exponential', delay: delay ?? 0, jitter: jitter ?? 0 } };
   }
 
   keepsBeyondRetentionMs(): number {

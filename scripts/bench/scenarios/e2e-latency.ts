@@ -83,14 +83,14 @@ async function sample(ctx: BenchContext, side: Side): Promise<LatencySample> {
       };
     } else {
       producerConnection = redis.client.duplicate();
-      queue = new Queue(ECHO, { connection: producerConnection, prefix: side.prefix });
+      queue = new Queue(ECHO, { connection: producerConnection, prefix: side.queuePrefix });
       const producer = queue;
       const opts = side.jobOptions();
       submit = async () => (await producer.add(ECHO, ECHO_PAYLOAD, opts)).id;
     }
     processes.push(...(await Promise.all(Array.from({ length: WORKERS }, () => side.startWorker({})))));
 
-    const probe = new QueueProbe(redis.client, side.prefix);
+    const probe = new QueueProbe(redis.client, side);
     // The warm-up's tasks are left out of the figures but must finish too.
     const warmup = await drive(submit, sizes.e2eRate, sizes.e2eWarmupSeconds);
     const measured = await drive(submit, sizes.e2eRate, sizes.e2eSeconds);

@@ -38,7 +38,7 @@ export const httpSubmit: Scenario = {
         const result = await load(apis[side.name]!, sizes.httpSeconds);
         await sleep(200); // let the last in-flight requests land
         const delta = commandDelta(before, await redis.commandStats());
-        const added = await new QueueProbe(redis.client, side.prefix).waiting();
+        const added = await new QueueProbe(redis.client, side).waiting();
         const cost: CostSample = { commandsPerTask: delta.commands / added, luaPerTask: delta.lua / added, byCommand: perTask(delta.byCommand, added) };
         ctx.shared.submitCost[side.name].push(cost);
         ctx.log(`  ${side.name.padEnd(8)} ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, non-2xx ${result.non2xx}, ${cost.commandsPerTask.toFixed(2)} Redis commands/task`);

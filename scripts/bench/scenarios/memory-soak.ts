@@ -69,7 +69,7 @@ async function sample(ctx: BenchContext, side: Side): Promise<SoakSample> {
     const api = await side.startApi({ retention: RETENTION });
     processes.push(api.process);
     processes.push(...(await Promise.all(Array.from({ length: WORKERS }, () => side.startWorker({ retention: RETENTION })))));
-    const probe = new QueueProbe(redis.client, side.prefix);
+    const probe = new QueueProbe(redis.client, side);
     const names = ['api', ...Array.from({ length: WORKERS }, (_, i) => `worker-${i + 1}`)];
     const snapshot = async (): Promise<Snapshot> => ({
       rss: Object.fromEntries(processes.map((process, i) => [names[i]!, process.rss()])),

@@ -29,7 +29,7 @@ export const workerThroughput: Scenario = {
       rates[concurrency] = await alternate(ctx, sizes.pairs, async (side) => {
         await redis.reset();
         await side.enqueue(redis.client, tasks);
-        const probe = new QueueProbe(redis.client, side.prefix);
+        const probe = new QueueProbe(redis.client, side);
         const before = await redis.commandStats();
         let worker: BenchProcess | undefined;
         try {

@@ -1,3 +1,5 @@
+import { DISPATCH_FAILURES, QUEUE_FULL_RETRY_AFTER_SECONDS, type DispatchError, type DispatchFailure } from '@taskyard/contracts';
+
 /**
  * The API's error registry: each code has one status. Routes and hooks throw ApiError; the one
  * error handler turns it into `{ error: { code, message, details? } }`.
@@ -28,6 +30,9 @@ export const API_ERRORS = {
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
+// Every dispatch failure has an API code here (a compile error otherwise).
+const _dispatchCodes: Readonly<Record<(typeof DISPATCH_FAILURES)[DispatchFailure]['apiCode'], number>> = API_ERRORS;
+
 export class ApiError extends Error {
   readonly statusCode: number;
 
@@ -43,6 +48,14 @@ export class ApiError extends Error {
     this.statusCode = API_ERRORS[code];
     Object.setPrototypeOf(this, new.target.prototype);
   }
+}
+
+/** The API's answer to a message the dispatcher refused: its code and status from the dispatch table, its details as they are. */
+export function fromDispatchError(error: DispatchError): ApiError {
+  const headers: Record<string, string> = error.code === 'QUEUE_FULL' ? { 'retry-after': String(QUEUE_FULL_RETRY_AFTER_SECONDS) } : {};
+  const apiError = new ApiError(DISPATCH_FAILURES[error.code].apiCode, error.message, error.details, headers);
+  apiError.cause = error;
+  return apiError;
 }
 
 /** Seconds a client should wait before retrying after a 503 for Redis. */

@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, redisFull, redisUnavailable } from './api-error';
+import { DispatchError } from '@taskyard/contracts';
+import { isRedisFullError, isRedisUnavailableError } from '@taskyard/store';
+import { ApiError, fromDispatchError, redisFull, redisUnavailable } from './api-error';
 import { RedisFullEpisode } from './redis-full-episode';
-import { isRedisFullError, isRedisUnavailableError } from '@taskyard/shared';
 
 /** Fastify's own error codes, mapped onto ours. */
 const FASTIFY_CODES: Record<string, () => ApiError> = {
@@ -60,6 +61,7 @@ function sendApiError(reply: FastifyReply, apiError: ApiError): void {
 
 function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof DispatchError) return fromDispatchError(error);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const details = error.validation.map((issue) => ({
       field: [error.validationContext, ...issue.instancePath.split('/').filter(Boolean)].filter(Boolean).join('.'),

@@ -1,4 +1,4 @@
-import { isRedisFullError, isRedisUnavailableError, type Redis } from '@taskyard/shared';
+import { isRedisFullError, isRedisUnavailableError, type RedisClient } from '@taskyard/store';
 
 import { redisFull, redisUnavailable } from './api-error';
 
@@ -8,7 +8,7 @@ import { redisFull, redisUnavailable } from './api-error';
  * (REDIS_FULL when Redis refuses writes at maxmemory, REDIS_UNAVAILABLE otherwise).
  * The connection's own commandTimeout bounds how long a command may hang.
  */
-export async function withRedis<T>(redis: Redis, operation: () => Promise<T>): Promise<T> {
+export async function withRedis<T>(redis: RedisClient, operation: () => Promise<T>): Promise<T> {
   if (redis.status !== 'ready') throw redisUnavailable();
   try {
     return await operation();

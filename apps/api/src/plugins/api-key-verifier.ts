@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NamedSecret } from '@taskyard/shared';
+import type { NamedSecret } from '@taskyard/crypto';
 
 /**
  * Looks API keys up by the SHA-256 of the presented secret, so checking a key costs one hash

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRIC, type RoleQueues, type RoleRegistry } from '@taskyard/shared';
-import { toTaskCounts } from '../tasks/bullmq-states';
+import { METRIC } from '@taskyard/observability';
+import type { RoleQueues } from '@taskyard/store';
 
 /** The API process's metrics: HTTP traffic, submissions, and queue depths computed on scrape. */
 export class ApiMetrics {
@@ -12,7 +12,7 @@ export class ApiMetrics {
   private readonly http = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'route' | 'status_code'> }>();
   private readonly submittedByRole = new Map<string, Counter.Internal>();
 
-  constructor(queues: RoleQueues, registry: RoleRegistry) {
+  constructor(queues: RoleQueues) {
     collectDefaultMetrics({ register: this.registry, prefix: 'taskyard_api_' });
     this.httpRequests = new Counter({
       name: METRIC.httpRequests,
@@ -33,7 +33,7 @@ export class ApiMetrics {
       labelNames: ['role'],
       registers: [this.registry],
     });
-    for (const role of registry.names()) this.submittedByRole.set(role, this.submitted.labels(role));
+    for (const role of queues.roles) this.submittedByRole.set(role, this.submitted.labels(role));
     new Gauge({
       name: METRIC.queueJobs,
       help: 'Jobs in each role queue, by state (read from Redis at scrape time)',
@@ -42,12 +42,12 @@ export class ApiMetrics {
       async collect() {
         // One round trip per role; a scrape during an outage reports no queue series rather than failing.
         const counts = await Promise.all(
-          registry.names().map(async (role) => ({ role, counts: await queues.get(role).getJobCounts().catch(() => undefined) })),
+          queues.roles.map(async (role) => ({ role, counts: await queues.counts(role).catch(() => undefined) })),
         );
         this.reset();
         for (const { role, counts: byState } of counts) {
           if (!byState) continue;
-          for (const [state, count] of Object.entries(toTaskCounts(byState))) this.labels(role, state).set(count);
+          for (const [state, count] of Object.entries(byState)) this.labels(role, state).set(count);
         }
       },
     });

@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
-import type { RoleQueues } from '@taskyard/shared';
+import type { RoleQueues } from '@taskyard/store';
 import { ApiError } from '../errors/api-error';
 
 export const BULL_BOARD_PATH = '/admin/queues';

@@ -1,7 +1,8 @@
 import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ErrorBody, TaskyardConfig } from '@taskyard/shared';
+import type { TaskyardConfig } from '@taskyard/config';
+import type { ErrorBody } from '@taskyard/contracts';
 
 /** Seconds a shed client should wait: pressure is sampled every second and eases over a few. */
 export const OVERLOADED_RETRY_AFTER_SECONDS = 5;

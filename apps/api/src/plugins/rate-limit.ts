@@ -1,14 +1,14 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from '@taskyard/shared';
+import type { RedisClient } from '@taskyard/store';
 import { ApiError } from '../errors/api-error';
 
 export interface RateLimitOptions {
   /** Requests per minute per API key (RATE_LIMIT_PER_MINUTE); 0: the plugin adds nothing. */
   perMinute: number;
   /** The API's producer connection: the counters live in Redis, shared by every API replica. */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the counters (TaskyardKeys.rateLimitNamespace). */
   namespace: string;
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC, type CircuitState } from '@taskyard/shared';
+import type { CircuitState } from '@taskyard/contracts';
+import { METRIC } from '@taskyard/observability';
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half-open'];
 

@@ -4,7 +4,11 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { createLogger, defineRole, PermanentTaskError, readCircuitStates, RoleQueues, RoleRegistry, TaskyardKeys, TransientTaskError } from '@taskyard/shared';
+import { PermanentTaskError, TransientTaskError } from '@taskyard/contracts';
+import { createLogger } from '@taskyard/observability';
+import { defineRole, RoleRegistry } from '@taskyard/roles';
+import { readCircuitStates, RoleQueues, TaskyardKeys } from '@taskyard/store';
+import { Notifier } from '../notifier';
 import { Circuits } from './circuits';
 import { isHandBack } from './hand-back';
 
@@ -23,17 +27,24 @@ const plain = defineRole({ name: 'plain', description: 'no breaker', input: z.un
 const registry = new RoleRegistry([role, plain]);
 const keys = new TaskyardKeys(prefix);
 const redis = new Redis(redisUrl);
-const queues = new RoleQueues(redis, prefix, registry);
+const queues = new RoleQueues(redis, keys, registry.names());
 const logger = createLogger({ name: 'test', level: 'silent' });
 
-function replica(name: string): Circuits {
-  return new Circuits({ roles: [role, plain], redis, redisUrl, queuePrefix: prefix, queues, logger, registry: new Registry(), replica: name });
+/** One replica's circuits, following the others through a notifier of its own (as a worker process does). */
+function replica(name: string): { circuits: Circuits; notifier: Notifier } {
+  const circuits = new Circuits({ roles: [role, plain], redis, keys, queues, logger, registry: new Registry(), replica: name });
+  const notifier = new Notifier({ redisUrl }, logger, name);
+  circuits.attach(notifier);
+  return { circuits, notifier };
 }
-const [a, b] = [replica('a'), replica('b')];
+const [replicaA, replicaB] = [replica('a'), replica('b')];
+const [a, b] = [replicaA.circuits, replicaB.circuits];
 
 afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
-  const found = await redis.keys(`${prefix}:*`);
+  a.close();
+  b.close();
+  await Promise.all([replicaA.notifier.close(), replicaB.notifier.close()]);
+  const found = [...(await redis.keys(`${prefix}:*`)), ...(await redis.keys(`${prefix}{*`))];
   if (found.length > 0) await redis.del(...found);
   await queues.close();
   redis.disconnect();
@@ -52,7 +63,7 @@ const stateOf = async () => (await readCircuitStates(redis, keys, [role, plain])
 
 describe('circuits shared by two replicas', () => {
   it('open everywhere when one replica trips, hold the queue, and let exactly one probe close them', async () => {
-    await Promise.all([a.start(), b.start()]);
+    await Promise.all([replicaA.notifier.start(), replicaB.notifier.start()]);
     // Roles without a breaker run straight through.
     expect(await a.guard('plain')(succeed)).toBe('ok');
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { CancelledError, PermanentTaskError, SchemaError, TaskTimeoutError, TransientTaskError } from '@taskyard/shared';
+import { CancelledError, PermanentTaskError, SchemaError, TaskTimeoutError, TransientTaskError } from '@taskyard/contracts';
 import { handBackDelayMs, handBackError, isHandBack, probeWaitMs } from './hand-back';
 import { countsAgainstCircuit, opossumOptions } from './role-circuit';
 

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { UnrecoverableError } from 'bullmq';
 import CircuitBreaker from 'opossum';
-import { CIRCUIT_GAUGE_VALUE, EffectInProgressError, type Breaker, type CircuitEvent, type CircuitState, type Logger } from '@taskyard/shared';
+import { CIRCUIT_GAUGE_VALUE, errorClassOf, type Breaker, type CircuitEvent, type CircuitState } from '@taskyard/contracts';
+import type { Logger } from '@taskyard/observability';
+import type { CircuitStore } from '@taskyard/store';
+import { EffectInProgressError } from '../once/run-once';
 import type { CircuitSeries } from './circuit-metrics';
 import { handBackDelayMs, handBackError, probeWaitMs } from './hand-back';
-import type { SharedCircuitStore } from './shared-circuit-store';
 
 /** One handler run (the role's handler under its timeout). */
 export type Attempt = () => Promise<unknown>;
@@ -19,7 +20,7 @@ export interface RoleCircuitOptions {
   breaker: Breaker;
   /** The role's handler timeout: a probe holds the lock at most this long (plus a margin). */
   timeoutMs: number;
-  store: SharedCircuitStore;
+  store: CircuitStore;
   series: CircuitSeries;
   /** The role's logger. */
   logger: Logger;
@@ -33,7 +34,7 @@ export interface RoleCircuitOptions {
  * task still holding its `ctx.once` claim.
  */
 export function countsAgainstCircuit(err: unknown): boolean {
-  return !(err instanceof UnrecoverableError) && !(err instanceof EffectInProgressError);
+  return errorClassOf(err) === 'transient' && !(err instanceof EffectInProgressError);
 }
 
 /** opossum's options for a role's breaker (timeouts are the role's own, enforced by runWithTimeout). */

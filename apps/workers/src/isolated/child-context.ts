@@ -1,19 +1,13 @@
-import {
-  createRedisConnection,
-  runOnce,
-  TaskyardKeys,
-  type LedgerTimings,
-  type Logger,
-  type Redis,
-  type SendOptions,
-  type TaskContext,
-  type TaskMessage,
-} from '@taskyard/shared';
+import type { TaskId, TaskMessage } from '@taskyard/contracts';
+import type { Logger } from '@taskyard/observability';
+import { cancel, snooze, type HandlerOutcome, type Published, type SendOptions, type TaskContext } from '@taskyard/roles';
+import { createRedisConnection, OnceClaims, TaskyardKeys, type LedgerTimings, type RedisClient, type RedisTarget } from '@taskyard/store';
+import { runOnce } from '../once/run-once';
 import type { ForwardedCall } from './protocol';
 
 /** What every attempt in one child shares: its Redis connection (opened on first use) and the way back to the worker. */
 export interface ChildResources {
-  redis(): Redis;
+  redis(): RedisClient;
   call(request: ForwardedCall): Promise<unknown>;
 }
 
@@ -35,7 +29,7 @@ export class ChildTaskContext implements TaskContext {
     private readonly resources: ChildResources,
   ) {}
 
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.resources.redis();
   }
 
@@ -45,24 +39,29 @@ export class ChildTaskContext implements TaskContext {
   };
 
   readonly once = <T>(key: string, fn: () => T | Promise<T>): Promise<T> => {
-    const scope = { redis: this.redis, keys: new TaskyardKeys(this.keyPrefix), messageId: this.message.id, ...this.ledger };
+    const scope = { claims: new OnceClaims(this.redis, new TaskyardKeys(this.keyPrefix)), taskId: this.message.id, ...this.ledger };
     return runOnce(scope, key, fn);
   };
 
-  readonly send = async (target: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string }> =>
-    (await this.resources.call({ method: 'send', args: [target, payload, options] })) as { id: string };
+  // A role or topic given by definition crosses the channel by name: the worker resolves it in its registry.
+  readonly send = (async (target: string | { name: string }, payload: unknown, options: SendOptions = {}): Promise<{ id: TaskId }> =>
+    (await this.resources.call({ method: 'send', args: [typeof target === 'string' ? target : target.name, payload, options] })) as { id: TaskId }) as TaskContext['send'];
 
-  readonly publish = async (topic: string, payload: unknown, options: SendOptions = {}): Promise<{ tasks: { id: string; role: string }[] }> =>
-    (await this.resources.call({ method: 'publish', args: [topic, payload, options] })) as { tasks: { id: string; role: string }[] };
+  readonly publish = (async (topic: string | { name: string }, payload: unknown, options: SendOptions = {}): Promise<Published> =>
+    (await this.resources.call({ method: 'publish', args: [typeof topic === 'string' ? topic : topic.name, payload, options] })) as Published) as TaskContext['publish'];
+
+  readonly snooze = (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason);
+
+  readonly cancel = (reason: string): HandlerOutcome => cancel(reason);
 }
 
 /** The child's Redis connection, made when a handler first reads `ctx.redis`. */
-export function lazyRedis(url: string, name: string, log: Logger): { get(): Redis; close(): void } {
-  let redis: Redis | undefined;
+export function lazyRedis(target: RedisTarget, name: string, log: Logger): { get(): RedisClient; close(): void } {
+  let redis: RedisClient | undefined;
   return {
     get() {
       if (!redis) {
-        redis = createRedisConnection(url, 'worker', { name });
+        redis = createRedisConnection(target, 'worker', { name });
         let down = false;
         // Without a listener ioredis prints every reconnect error to stderr.
         redis.on('error', (err) => {

@@ -1,5 +1,8 @@
 import pino from 'pino';
-import { createLogger, deepFreeze, loadRoleRegistry, PermanentTaskError, type AnyRole, type Logger } from '@taskyard/shared';
+import { deepFreeze, PermanentTaskError } from '@taskyard/contracts';
+import { builtInRoles } from '@taskyard/example-roles';
+import { createLogger, type Logger } from '@taskyard/observability';
+import { loadRoleRegistry, type AnyRole } from '@taskyard/roles';
 import { ChildTaskContext, lazyRedis } from './child-context';
 import { rebuildError, serializeError, type ChildInit, type ChildMessage, type ForwardedCall, type ParentMessage, type RunRequest } from './protocol';
 
@@ -30,9 +33,9 @@ function post(message: ChildMessage): void {
 function load(init: ChildInit): Loaded {
   // Synchronous lines: this process may be SIGKILLed at any moment, and a buffered line would be lost.
   const logger = createLogger({ name: 'taskyard-worker', level: init.logLevel, destination: pino.destination({ fd: 1, sync: true }) });
-  const role = loadRoleRegistry({ ROLE_MODULES: init.roleModules.join(',') }).get(init.role);
+  const role = loadRoleRegistry({ ROLE_MODULES: init.roleModules.join(',') }, builtInRoles).get(init.role);
   if (!role) throw new Error(`isolated child: unknown role "${init.role}"`);
-  const redis = lazyRedis(init.redisUrl, `taskyard-isolated:${init.role}:${process.pid}`, logger.child({ role: init.role }));
+  const redis = lazyRedis(init.redis, `taskyard-isolated:${init.role}:${process.pid}`, logger.child({ role: init.role }));
   return { role, init, logger, redis };
 }
 

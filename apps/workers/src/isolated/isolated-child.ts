@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { TransientTaskError, type TaskContext } from '@taskyard/shared';
+import { TransientTaskError } from '@taskyard/contracts';
+import type { TaskContext } from '@taskyard/roles';
 import { rebuildError, serializeError, type ChildInit, type ChildMessage, type ParentMessage, type RunRequest } from './protocol';
 
 /** The compiled child entry next to this file (worker processes always run dist/). */

@@ -1,4 +1,8 @@
-import { ledgerTimings, TaskTimeoutError, type AnyRole, type Logger, type TaskContext, type TaskMessage, type TaskyardConfig } from '@taskyard/shared';
+import type { TaskyardConfig } from '@taskyard/config';
+import { TaskTimeoutError, type TaskMessage } from '@taskyard/contracts';
+import type { Logger } from '@taskyard/observability';
+import type { AnyRole, TaskContext } from '@taskyard/roles';
+import { ledgerTimings } from '@taskyard/store';
 import { IsolatedChild, IsolatedChildCrashedError } from './isolated-child';
 import type { ChildInit } from './protocol';
 

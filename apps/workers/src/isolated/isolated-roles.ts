@@ -1,5 +1,8 @@
 import { Counter } from 'prom-client';
-import { METRIC, type AnyRole, type Logger, type TaskyardConfig, type WorkerMetrics } from '@taskyard/shared';
+import type { TaskyardConfig } from '@taskyard/config';
+import { METRIC, type Logger } from '@taskyard/observability';
+import type { AnyRole } from '@taskyard/roles';
+import type { WorkerMetrics } from '../worker-metrics';
 import { IsolatedPool, type ChildLossReason } from './isolated-pool';
 
 /**
@@ -32,7 +35,7 @@ export class IsolatedRoles {
         type: 'init' as const,
         role: role.name,
         roleModules: config.roleModules,
-        redisUrl: config.redisUrl,
+        redis: { redisUrl: config.redisUrl, redisClusterNodes: config.redisClusterNodes },
         queuePrefix: config.queuePrefix,
         logLevel: config.logLevel,
       };

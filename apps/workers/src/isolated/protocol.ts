@@ -1,13 +1,7 @@
-import { UnrecoverableError } from 'bullmq';
-import {
-  PermanentTaskError,
-  TaskyardError,
-  TransientTaskError,
-  type LedgerTimings,
-  type LogLevel,
-  type SendOptions,
-  type TaskMessage,
-} from '@taskyard/shared';
+import type { LogLevel } from '@taskyard/config';
+import { errorClassOf, PermanentTaskError, TaskyardError, TransientTaskError, type TaskMessage } from '@taskyard/contracts';
+import type { SendOptions } from '@taskyard/roles';
+import type { LedgerTimings, RedisTarget } from '@taskyard/store';
 
 /**
  * The messages a worker and its isolated children exchange over the fork IPC channel
@@ -19,7 +13,8 @@ export interface ChildInit {
   type: 'init';
   role: string;
   roleModules: readonly string[];
-  redisUrl: string;
+  /** Where Redis is (one server or a cluster's seed nodes): the child's own connection, for `ctx.redis` and `once`. */
+  redis: RedisTarget;
   queuePrefix: string;
   logLevel: LogLevel;
 }
@@ -64,8 +59,8 @@ export interface SerializedError {
 
 export function serializeError(err: unknown): SerializedError {
   const error = err instanceof Error ? err : new Error(String(err));
-  const code = error instanceof TaskyardError || error instanceof PermanentTaskError ? error.code : undefined;
-  return { name: error.name, code, message: error.message, permanent: error instanceof UnrecoverableError, stack: error.stack };
+  const code = error instanceof TaskyardError ? error.code : undefined;
+  return { name: error.name, code, message: error.message, permanent: errorClassOf(error) === 'permanent', stack: error.stack };
 }
 
 /**

@@ -1,60 +1,41 @@
 import {
-  acceptsSource,
-  deriveMessage,
-  jobOptionsFor,
-  openMessage,
+  DispatchError,
   PermanentTaskError,
-  type AnyRole,
   type BulkReplayResult,
   type DeadLetter,
-  type DeadLetterStore,
-  type MessageSigner,
   type ReplayAccepted,
-  type RoleQueues,
-  type Redis,
-  type RoleRegistry,
   type TaskEnvelope,
   type TaskMessage,
-  type TaskyardConfig,
-} from '@taskyard/shared';
-import { ApiError } from '../../errors/api-error';
-import type { ApiMetrics } from '../../plugins/api-metrics';
-import { QueueDepthGuard } from '../tasks/queue-depth-guard';
+} from '@taskyard/contracts';
+import { openMessage, type MessageSigner } from '@taskyard/crypto';
+import type { Dispatcher } from '@taskyard/dispatch';
+import type { RoleRegistry } from '@taskyard/roles';
+import type { DeadLetterStore } from '@taskyard/store';
+import { ApiError, fromDispatchError } from '../../errors/api-error';
 
 export interface DeadLetterReplayerDeps {
   store: DeadLetterStore;
   registry: RoleRegistry;
-  queues: RoleQueues;
+  dispatcher: Dispatcher;
   signer: MessageSigner;
-  config: TaskyardConfig;
-  metrics: ApiMetrics;
-  redis: Redis;
 }
 
 type Refusal = { code: string; message: string };
-type Replayable = { role: AnyRole; parent: TaskMessage };
 
-type Outcome =
-  | { kind: 'replayed'; accepted: ReplayAccepted }
-  | { kind: 'not-found' }
-  | ({ kind: 'refused' } & Refusal);
+type Outcome = { kind: 'replayed'; accepted: ReplayAccepted } | { kind: 'not-found' } | ({ kind: 'refused' } & Refusal);
 
 /** Dead letters of a bulk replay handled at once (their commands pipeline on the one connection). */
 const BULK_CONCURRENCY = 50;
 
 /**
- * Replays dead letters as new tasks: the stored message is verified (a dead letter altered in
- * Redis is refused, never re-signed), and a message derived from it (new id, causationId = the
- * dead task) is signed by the API and enqueued. The claim in Redis makes a replay idempotent:
- * concurrent or retried replays of one dead letter enqueue one task.
+ * Replays dead letters as new tasks, through the dispatcher like any other message: the stored
+ * message is verified (a dead letter altered in Redis is refused, never re-signed), and a message
+ * derived from it (new id, causationId = the dead task, source = the replaying API key) is
+ * checked against its role (access, schema), signed and enqueued. The claim in Redis makes a
+ * replay idempotent: concurrent or retried replays of one dead letter enqueue one task.
  */
 export class DeadLetterReplayer {
-  /** A replay is new work for its role: it respects the role's maxQueueDepth like a submission. */
-  private readonly depthGuard: QueueDepthGuard;
-
-  constructor(private readonly deps: DeadLetterReplayerDeps) {
-    this.depthGuard = new QueueDepthGuard(deps.redis, deps.queues, deps.registry);
-  }
+  constructor(private readonly deps: DeadLetterReplayerDeps) {}
 
   async replayOne(id: string, keyId: string): Promise<ReplayAccepted> {
     const outcome = await this.replay(id, keyId, undefined);
@@ -71,7 +52,7 @@ export class DeadLetterReplayer {
     }
     const targets = ids ? [...new Set(ids)] : await this.deps.store.oldestIds(role, limit);
     // Admitted or refused whole (429 QUEUE_FULL), like a batch submission.
-    if (targets.length > 0) await this.depthGuard.admit(new Map([[role, targets.length]]));
+    if (targets.length > 0) await this.admit(role, targets.length);
     const result: BulkReplayResult = { replayed: [], notFound: [], refused: [], remaining: 0 };
     for (let start = 0; start < targets.length; start += BULK_CONCURRENCY) {
       const chunk = targets.slice(start, start + BULK_CONCURRENCY);
@@ -88,46 +69,51 @@ export class DeadLetterReplayer {
   }
 
   private async replay(id: string, keyId: string, expectedRole: string | undefined): Promise<Outcome> {
-    const { store, queues, config, signer } = this.deps;
+    const { store, dispatcher, signer } = this.deps;
     const letter = await store.get(id);
     if (!letter) return { kind: 'not-found' };
     if (expectedRole !== undefined && letter.role !== expectedRole) {
       return { kind: 'refused', code: 'ROLE_MISMATCH', message: `dead letter ${id} is of role "${letter.role}", not "${expectedRole}"` };
     }
-    const checked = this.check(letter);
-    if (!('parent' in checked)) return { kind: 'refused', ...checked };
-    const { role, parent } = checked;
-    // The replay is a new message from this key: the role must accept it.
-    if (!acceptsSource(role.acceptFrom, `api:${keyId}`)) {
-      return { kind: 'refused', code: 'FORBIDDEN', message: `API key "${keyId}" may not send tasks to role "${role.name}"` };
+    const parent = this.verify(letter);
+    if (!('id' in parent)) return { kind: 'refused', ...parent };
+    let prepared;
+    try {
+      // The replay is a new message from this key, derived from the dead one: the role must accept it.
+      [prepared] = dispatcher.prepare({ kind: 'replay', keyId, parent }, [{ role: letter.role, payload: (letter.message as TaskEnvelope).payload }]);
+      if (expectedRole === undefined) await dispatcher.admit([prepared!]);
+    } catch (err) {
+      if (!(err instanceof DispatchError) || err.code === 'QUEUE_FULL') throw err;
+      return { kind: 'refused', code: err.code, message: fromDispatchError(err).message };
     }
-    if (expectedRole === undefined) await this.depthGuard.admit(new Map([[role.name, 1]]));
-    const next = deriveMessage(parent, { role: role.name, payload: (letter.message as TaskEnvelope).payload, source: `api:${keyId}` }, signer);
-    const claimed = await store.claimReplay(id, JSON.stringify(next));
+    const claimed = await store.claimReplay(id, JSON.stringify(prepared!.message));
     // Gone since we read it: a concurrent replay finished (and enqueued the one task) or it was deleted.
     if (claimed === undefined) return { kind: 'not-found' };
     // The claimed message may be a concurrent or earlier replay's: enqueue that one, as it is
     // (same job id, so a message already enqueued is not added twice).
     let message: TaskMessage;
     try {
-      message = openMessage(JSON.parse(claimed) as unknown, role, signer);
+      message = openMessage(JSON.parse(claimed) as unknown, this.deps.registry.get(letter.role)!, signer);
     } catch (err) {
       // An earlier replay's message that no longer verifies (its signing key was retired since).
       if (!(err instanceof PermanentTaskError)) throw err;
       return { kind: 'refused', code: err.code, message: `dead letter ${id} cannot be replayed: ${err.message}` };
     }
-    await queues.get(role.name).add(role.name, message, jobOptionsFor(role, message.id, config.retention));
+    await dispatcher.enqueue([dispatcher.jobOf(message)]);
     await store.remove(id);
-    this.deps.metrics.countSubmitted(role.name);
-    return { kind: 'replayed', accepted: { id: message.id, role: role.name, state: 'queued', deadLetterId: id } };
+    return { kind: 'replayed', accepted: { id: message.id, role: message.role, state: 'queued', deadLetterId: id } };
   }
 
-  /** Whether a dead letter can be replayed: its role still exists and its message verifies and fits it. */
-  private check(letter: DeadLetter): Replayable | Refusal {
+  private admit(role: string, count: number): Promise<void> {
+    return this.deps.dispatcher.admitCount(role, count);
+  }
+
+  /** The dead letter's message, verified against its role; or why it cannot be replayed. */
+  private verify(letter: DeadLetter): TaskMessage | Refusal {
     const role = this.deps.registry.get(letter.role);
     if (!role) return { code: 'UNKNOWN_ROLE', message: `dead letter ${letter.id} is of role "${letter.role}", which this deployment does not have` };
     try {
-      return { role, parent: openMessage(letter.message, role, this.deps.signer) };
+      return openMessage(letter.message, role, this.deps.signer);
     } catch (err) {
       if (!(err instanceof PermanentTaskError)) throw err;
       return { code: err.code, message: `dead letter ${letter.id} cannot be replayed: ${err.message}` };

@@ -12,13 +12,16 @@ import {
   MAX_DEAD_LETTER_PAGE,
   ReplayAcceptedSchema,
   summarizeDeadLetter,
-} from '@taskyard/shared';
+} from '@taskyard/contracts';
+import type { RedisClient } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
 import { deadLetterNotFound, DeadLetterReplayer, type DeadLetterReplayerDeps } from './dead-letter-replayer';
 
-/** The routes need what the replayer needs (the store, the roles, the queues, the signer...). */
-export type DeadLettersRoutesOptions = DeadLetterReplayerDeps;
+/** The routes need what the replayer needs (the store, the roles, the dispatcher, the signer) and the connection. */
+export interface DeadLettersRoutesOptions extends DeadLetterReplayerDeps {
+  redis: RedisClient;
+}
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema };
 const tags = ['dead-letters'];
@@ -48,7 +51,7 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
           { field: 'querystring.cursor', message: 'pass the nextCursor of a previous page, unchanged' },
         ]);
       }
-      const page = await withRedis(redis, () => store.list({ role, limit, cursor }));
+      const page = await withRedis(redis, () => store.list({ roles: role === undefined ? registry.names() : [role], limit, cursor }));
       return { items: page.items.map(summarizeDeadLetter), nextCursor: page.nextCursor };
     },
   );

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DocumentStore, DocumentViewSchema, ErrorBodySchema, TaskIdParamsSchema, type Redis } from '@taskyard/shared';
+import { ErrorBodySchema, TaskIdParamsSchema } from '@taskyard/contracts';
+import { DocumentStore, DocumentViewSchema } from '@taskyard/example-roles';
+import type { RedisClient } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
 
 /** The document pipeline's result: the report docs.store assembled, read back by document id. */
-export const documentsRoutes: FastifyPluginAsyncZod<{ redis: Redis; keyPrefix: string }> = async (app, { redis, keyPrefix }) => {
+export const documentsRoutes: FastifyPluginAsyncZod<{ redis: RedisClient; keyPrefix: string }> = async (app, { redis, keyPrefix }) => {
   const store = new DocumentStore(redis, keyPrefix);
   app.get(
     '/documents/:id',

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Redis } from '@taskyard/shared';
+import type { RedisClient } from '@taskyard/store';
 
 const HealthSchema = z.object({
   status: z.enum(['ok', 'unavailable']),
@@ -8,7 +8,7 @@ const HealthSchema = z.object({
 });
 
 /** Liveness says the process is up; readiness that it can take tasks (Redis answers a PING in time). */
-export const healthRoutes: FastifyPluginAsyncZod<{ redis: Redis; timeoutMs: number }> = async (app, { redis, timeoutMs }) => {
+export const healthRoutes: FastifyPluginAsyncZod<{ redis: RedisClient; timeoutMs: number }> = async (app, { redis, timeoutMs }) => {
   app.get('/live', { schema: { tags: ['health'], security: [], response: { 200: HealthSchema } } }, async () => ({ status: 'ok' as const }));
 
   app.get(
@@ -22,7 +22,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ redis: Redis; timeoutMs: numb
   );
 };
 
-async function pingWithin(redis: Redis, timeoutMs: number): Promise<boolean> {
+async function pingWithin(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status !== 'ready') return false;
   let timer: NodeJS.Timeout | undefined;
   try {

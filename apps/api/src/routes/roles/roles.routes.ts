@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorBodySchema, readCircuitStates, RoleListSchema, type Redis, type RoleQueues, type RoleRegistry, type TaskyardKeys } from '@taskyard/shared';
+import { ErrorBodySchema, RoleListSchema } from '@taskyard/contracts';
+import type { RoleRegistry } from '@taskyard/roles';
+import { readCircuitStates, type RedisClient, type RoleQueues, type TaskyardKeys } from '@taskyard/store';
 import { withRedis } from '../../errors/redis-guard';
-import { toTaskCounts } from '../../tasks/bullmq-states';
 
 export interface RolesRoutesOptions {
   registry: RoleRegistry;
   queues: RoleQueues;
-  redis: Redis;
+  redis: RedisClient;
   /** Where the roles' shared circuit breaker state lives. */
   keys: TaskyardKeys;
 }
@@ -27,7 +28,7 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
         return Promise.all(
           registry.all().map(async (role) => {
             const queue = queues.get(role.name);
-            const counts = toTaskCounts(await queue.getJobCounts());
+            const counts = await queues.counts(role.name);
             return {
               name: role.name,
               description: role.description,

@@ -1,24 +1,15 @@
-import {
-  ledgerTimings,
-  recordCancelled,
-  TaskyardKeys,
-  type CancellationRequested,
-  type CancelledRecord,
-  type Redis,
-  type RoleQueues,
-  type RoleRegistry,
-  type TaskView,
-  type TaskyardConfig,
-} from '@taskyard/shared';
+import type { CancellationRequested, CancelledRecord, TaskView } from '@taskyard/contracts';
+import type { TaskyardConfig } from '@taskyard/config';
+import type { RoleRegistry } from '@taskyard/roles';
+import { cancelledView, ledgerTimings, type RedisClient, type TaskStore, type TaskyardKeys } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
-import type { TaskReader } from './task-reader';
 
 export interface TaskCancellerDeps {
-  reader: TaskReader;
+  store: TaskStore;
   registry: RoleRegistry;
-  queues: RoleQueues;
-  redis: Redis;
+  redis: RedisClient;
+  keys: TaskyardKeys;
   config: TaskyardConfig;
 }
 
@@ -40,38 +31,45 @@ export type Cancellation = { status: 200; view: TaskView } | { status: 202; view
  *   The 202 carries the view read after the abort was sent: `active`, or `cancelled` if it was quick.
  * - completed or failed: 409 TASK_FINISHED. Unknown: 404.
  */
+/** BullMQ states of a job that has not started (its task can be removed rather than aborted). */
+const WAITING_STATES = new Set(['waiting', 'delayed', 'prioritized']);
+
 export class TaskCanceller {
-  private readonly keys: TaskyardKeys;
+  constructor(private readonly deps: TaskCancellerDeps) {}
 
-  constructor(private readonly deps: TaskCancellerDeps) {
-    this.keys = new TaskyardKeys(deps.config.queuePrefix);
-  }
-
+  /** Builds the task's view at most twice (before, and after an abort was sent), each one round trip. */
   async cancel(id: string): Promise<Cancellation> {
-    const { reader, redis, queues } = this.deps;
-    const view = await reader.read(id);
+    const { store, redis, keys } = this.deps;
+    const found = await withRedis(redis, () => store.inspect(id));
+    if (!found) throw taskNotFound(id);
+    const { view, jobState } = found;
     if (view.state === 'cancelled') {
       // Its job may still wait (a removal that met a lock, a job a circuit handed back): remove it now.
-      const queue = queues.get(view.role);
-      const state = await withRedis(redis, () => queue.getJobState(id));
-      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await withRedis(redis, () => queue.remove(id));
+      if (WAITING_STATES.has(jobState)) await withRedis(redis, () => store.remove(id));
       return { status: 200, view };
     }
     if (view.state === 'completed' || view.state === 'failed') throw finished(view);
 
-    const held = await withRedis(redis, () => recordCancelled(redis, this.keys, id, this.recordOf(view), this.ttlMs(view)));
+    const record = this.recordOf(view);
+    const held = await withRedis(redis, () => store.records.recordCancelled(id, record, this.ttlMs(view)));
     // It completed between the read and the record: too late to cancel.
     if (held?.status === 'done') throw finished({ ...view, state: 'completed' });
 
-    if (view.state !== 'active') {
-      const removed = await withRedis(redis, () => queues.get(view.role).remove(id));
-      if (removed === 1) return { status: 200, view: await reader.read(id) };
+    if (view.state !== 'active' && (await withRedis(redis, () => store.remove(id)))) {
+      // Removed: what GET shows from now on is the record's view.
+      return { status: 200, view: cancelledView(id, held?.status === 'cancelled' ? held : record) };
     }
-    await withRedis(redis, () => redis.publish(this.keys.cancelChannel, id));
+    await withRedis(redis, () => redis.publish(keys.cancelChannel, id));
     // 202 whatever the abort's progress: the view may already read `cancelled`.
-    const after = await reader.read(id);
+    const after = await this.read(id);
     if (after.state === 'completed' || after.state === 'failed') throw finished(after);
     return { status: 202, view: { ...after, cancellationRequested: true } };
+  }
+
+  private async read(id: string): Promise<TaskView> {
+    const view = await withRedis(this.deps.redis, () => this.deps.store.read(id));
+    if (!view) throw taskNotFound(id);
+    return view;
   }
 
   private recordOf(view: TaskView): CancelledRecord {
@@ -103,6 +101,10 @@ export class TaskCanceller {
     if (!role) return retentionMs;
     return Math.max(retentionMs, ledgerTimings(role, view.maxAttempts, this.deps.config).ttlMs);
   }
+}
+
+export function taskNotFound(id: string): ApiError {
+  return new ApiError('NOT_FOUND', `no task with id "${id}" (it may never have existed, or retention removed it)`);
 }
 
 function finished(view: TaskView): ApiError {

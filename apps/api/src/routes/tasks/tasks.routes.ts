@@ -2,29 +2,38 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   BatchAcceptedSchema,
   CancellationRequestedSchema,
+  MAX_BATCH_SIZE,
   ErrorBodySchema,
   SubmitBatchBodySchema,
   SubmitTaskBodySchema,
   TaskAcceptedSchema,
   TaskIdParamsSchema,
   TaskViewSchema,
-} from '@taskyard/shared';
-import { documentIdempotencyKey, idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from './idempotency-key';
-import type { TaskSubmitter } from './task-submitter';
-import type { TaskCanceller } from './task-canceller';
-import type { TaskReader } from './task-reader';
+} from '@taskyard/contracts';
+import type { RedisClient, TaskStore } from '@taskyard/store';
+import { withRedis } from '../../errors/redis-guard';
+import { z } from 'zod';
+import type { RoleRegistry } from '@taskyard/roles';
+import { documentedRoute, submitTaskBodyFor } from './documented-route';
+import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from './idempotency-key';
+import { taskNotFound, type TaskCanceller } from './task-canceller';
+import type { TaskSubmission } from './task-submission';
 
 export interface TasksRoutesOptions {
-  submitter: TaskSubmitter;
-  reader: TaskReader;
+  submission: TaskSubmission;
+  store: TaskStore;
+  redis: RedisClient;
   canceller: TaskCanceller;
+  /** For the document: each role's payload schema. */
+  registry: RoleRegistry;
 }
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 503: ErrorBodySchema };
 /** Submissions may also meet a reused Idempotency-Key (422) and QUEUE_FULL or RATE_LIMITED (429). */
 const submitErrors = { ...errors, 422: ErrorBodySchema, 429: ErrorBodySchema };
 
-export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app, { submitter, reader, canceller }) => {
+export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app, { submission, store, redis, canceller, registry }) => {
+  const documentedBody = submitTaskBodyFor(registry);
   app.post(
     '/tasks',
     {
@@ -34,10 +43,10 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         body: SubmitTaskBodySchema,
         response: { 202: TaskAcceptedSchema, ...submitErrors },
       },
-      config: documentIdempotencyKey,
+      config: documentedRoute({ body: documentedBody, idempotencyKey: true }),
     },
     async (request, reply) => {
-      const { response: accepted, replayed } = await submitter.submitOne(request.body, request.apiKeyId!, idempotencyKeyOf(request.headers));
+      const { response: accepted, replayed } = await submission.submitOne(request.body, request.apiKeyId!, idempotencyKeyOf(request.headers));
       if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       void reply.status(202).header('location', `/v1/tasks/${accepted.id}`);
       return accepted;
@@ -53,10 +62,10 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         body: SubmitBatchBodySchema,
         response: { 202: BatchAcceptedSchema, ...submitErrors },
       },
-      config: documentIdempotencyKey,
+      config: documentedRoute({ body: z.object({ tasks: z.array(documentedBody).min(1).max(MAX_BATCH_SIZE) }).strict(), idempotencyKey: true }),
     },
     async (request, reply) => {
-      const { response: tasks, replayed } = await submitter.submitBatch(request.body.tasks, request.apiKeyId!, idempotencyKeyOf(request.headers));
+      const { response: tasks, replayed } = await submission.submitBatch(request.body.tasks, request.apiKeyId!, idempotencyKeyOf(request.headers));
       if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       void reply.status(202);
       return { tasks };
@@ -73,7 +82,11 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         response: { 200: TaskViewSchema, ...errors },
       },
     },
-    async (request) => reader.read(request.params.id),
+    async (request) => {
+      const view = await withRedis(redis, () => store.read(request.params.id));
+      if (!view) throw taskNotFound(request.params.id);
+      return view;
+    },
   );
 
   app.delete(

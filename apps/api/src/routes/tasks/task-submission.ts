@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import type { PublishBody, Published, SubmitTaskBody, TaskAccepted } from '@taskyard/contracts';
+import type { Dispatcher, DispatchRequest, PreparedTask } from '@taskyard/dispatch';
+import type { RedisClient } from '@taskyard/store';
+import { withRedis } from '../../errors/redis-guard';
+import { requestFingerprint, type IdempotencyLedger } from './idempotency-ledger';
+
+/** What a submission answers: its 202 body, and whether that repeats an earlier request's (Idempotency-Key). */
+export interface Submission<R> {
+  response: R;
+  replayed: boolean;
+}
+
+export interface TaskSubmissionDeps {
+  dispatcher: Dispatcher;
+  ledger: IdempotencyLedger;
+  redis: RedisClient;
+}
+
+/**
+ * The API's submissions: POST /v1/tasks, the batch and topic publishing, each through the
+ * dispatcher (which checks every task before any is enqueued), optionally under an
+ * Idempotency-Key (the ledger decides whether to enqueue or to answer the stored 202 again).
+ */
+export class TaskSubmission {
+  constructor(private readonly deps: TaskSubmissionDeps) {}
+
+  /** `idempotencyKey`: the request's Idempotency-Key, if any (see IdempotencyLedger). */
+  async submitOne(body: SubmitTaskBody, keyId: string, idempotencyKey?: string): Promise<Submission<TaskAccepted>> {
+    const tasks = this.deps.dispatcher.prepare({ kind: 'api', keyId }, [request(body)]);
+    return this.submit('submit-task', body, keyId, idempotencyKey, tasks, tasks[0]!.accepted);
+  }
+
+  async submitBatch(bodies: readonly SubmitTaskBody[], keyId: string, idempotencyKey?: string): Promise<Submission<TaskAccepted[]>> {
+    const tasks = this.deps.dispatcher.prepare({ kind: 'api', keyId }, bodies.map(request), { batch: true });
+    return this.submit('submit-batch', bodies, keyId, idempotencyKey, tasks, tasks.map((task) => task.accepted));
+  }
+
+  /**
+   * Publishes to a topic: one task for every role subscribed to it, validated against each role
+   * (its schema, its acceptFrom) before any is enqueued, all under one correlation id so the
+   * fan-out can be followed together.
+   */
+  async publish(topic: string, body: PublishBody, keyId: string, idempotencyKey?: string): Promise<Submission<Published>> {
+    const correlationId = body.metadata?.correlationId ?? randomUUID();
+    const requests = this.deps.dispatcher.topicRequests(topic, { payload: body.payload, metadata: { ...body.metadata, correlationId } });
+    const tasks = this.deps.dispatcher.prepare({ kind: 'api', keyId }, requests);
+    return this.submit('publish', { topic, body }, keyId, idempotencyKey, tasks, { topic, correlationId, tasks: tasks.map((task) => task.accepted) });
+  }
+
+  private async submit<R>(
+    operation: string,
+    body: unknown,
+    keyId: string,
+    idempotencyKey: string | undefined,
+    tasks: readonly PreparedTask[],
+    response: R,
+  ): Promise<Submission<R>> {
+    const { dispatcher, ledger, redis } = this.deps;
+    if (idempotencyKey === undefined) {
+      await withRedis(redis, async () => {
+        await dispatcher.admit(tasks);
+        await dispatcher.enqueue(tasks);
+      });
+      return { response, replayed: false };
+    }
+    return ledger.submit({
+      apiKeyId: keyId,
+      idempotencyKey,
+      fingerprint: requestFingerprint(operation, body),
+      jobs: tasks.map(({ message, options }) => ({ message, options })),
+      response,
+      admit: dispatcher.isDepthLimited(tasks) ? () => dispatcher.admit(tasks) : undefined,
+      enqueue: () => dispatcher.enqueue(tasks).then(() => undefined),
+      redrive: (jobs) => dispatcher.redrive(jobs),
+    });
+  }
+}
+
+function request(body: SubmitTaskBody): DispatchRequest {
+  return { role: body.role, payload: body.payload, options: body.options, metadata: body.metadata };
+}

@@ -1,0 +1,40 @@
+import { DelayedError } from 'bullmq';
+import { CancelledError, PermanentTaskError } from '@taskyard/contracts';
+import { MAX_SNOOZES, outcomeOf } from '@taskyard/roles';
+import type { Attempt } from './attempt';
+
+/**
+ * A snooze on its way to BullMQ: the job was moved to delayed (moveToDelayed, which spends no
+ * attempt), and BullMQ's DelayedError tells the worker to leave it there.
+ */
+export class SnoozedError extends DelayedError {
+  constructor(
+    readonly delayMs: number,
+    readonly reason: string | undefined,
+  ) {
+    super(`snoozed for ${delayMs} ms${reason ? `: ${reason}` : ''}`);
+    this.name = 'DelayedError';
+  }
+}
+
+/**
+ * Step 6, outcomes: what a handler returned instead of a result (`ctx.snooze`, `ctx.cancel`).
+ * A snooze moves the job to delayed without spending an attempt (BullMQ's moveToDelayed +
+ * DelayedError), at most MAX_SNOOZES times per task (deliveries that spent no attempt: a stalled
+ * delivery counts too); past that the task fails permanently (SNOOZE_LIMIT). A cancel ends the
+ * task as cancelled. A result passes through.
+ */
+export async function handleOutcome(attempt: Attempt, result: unknown, beforeSnooze: (delayMs: number, reason: string | undefined) => Promise<void>): Promise<unknown> {
+  const outcome = outcomeOf(result);
+  if (!outcome) return result;
+  if (outcome.kind === 'cancel') throw new CancelledError(`cancelled by its handler: ${outcome.reason}`);
+  const { job, token } = attempt;
+  const unspent = job.attemptsStarted - job.attemptsMade - 1;
+  if (unspent >= MAX_SNOOZES) {
+    throw new PermanentTaskError(`the task snoozed ${unspent} times, the most one task may (${MAX_SNOOZES})`, 'SNOOZE_LIMIT');
+  }
+  // The record goes first, as for a failed attempt: once the job is delayed, its history says why.
+  await beforeSnooze(outcome.delayMs, outcome.reason);
+  await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+  throw new SnoozedError(outcome.delayMs, outcome.reason);
+}

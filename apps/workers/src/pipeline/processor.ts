@@ -1,0 +1,81 @@
+import type { Job } from 'bullmq';
+import type { MessageSigner } from '@taskyard/crypto';
+import type { Logger } from '@taskyard/observability';
+import type { AnyRole, RoleHandler } from '@taskyard/roles';
+import type { AttemptGuard } from '../breaker/circuits';
+import type { Cancellations } from '../cancellations';
+import type { DeadLetterWriter } from '../dead-letter-writer';
+import type { EffectsLedger } from '../effects-ledger';
+import { createTaskContext, type ContextDeps } from '../task-context';
+import type { RoleSeries } from '../worker-metrics';
+import { Attempt } from './attempt';
+import { checkAccess } from './check-access';
+import { checkOutput } from './check-output';
+import { FailureRecorder } from './failure-recorder';
+import { handleOutcome } from './handle-outcome';
+import { ledgerGate } from './ledger-gate';
+import { openAttemptMessage } from './open-message';
+import { recordSuccess } from './record-success';
+import { runUnderTimeout } from './run-under-timeout';
+
+export interface ProcessorDeps {
+  signer: MessageSigner;
+  ledger: EffectsLedger;
+  cancellations: Cancellations;
+  context: ContextDeps;
+  /** The role's logger. */
+  logger: Logger;
+  series: RoleSeries;
+  deadLetters: DeadLetterWriter;
+  /** How the role's handler runs: in this process, or in an isolated child (same signature). */
+  handler: RoleHandler<unknown, unknown>;
+  /** The role's circuit breaker (a pass-through for roles without one). */
+  circuit: AttemptGuard;
+  /** Fires the attempt's signal with `reason` (BullMQ's worker.cancelJob). */
+  abort: (jobId: string, reason: Error) => void;
+}
+
+/** BullMQ always hands a processor that takes three arguments a signal; this stands in should it not. */
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * The processor of one role's worker (Sidekiq's processor: a chain of small steps, each one
+ * concern, each in its own file with its test):
+ *
+ *   open and verify → access → ledger gate → circuit gate → run under timeout → outcome →
+ *   output check → record
+ *
+ * and one failure recorder for everything that does not complete. It takes BullMQ's processor
+ * signal (three parameters), which timeouts and cancellations fire through worker.cancelJob.
+ */
+export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown> {
+  const { signer, ledger, cancellations, context, logger, series, handler, circuit, abort } = deps;
+  const failures = new FailureRecorder(series, deps.deadLetters);
+  const snoozed = (attempt: Attempt) => (delayMs: number, reason: string | undefined) => failures.snoozed(attempt, delayMs, reason);
+
+  return async (job, token, signal) => {
+    const attempt = new Attempt(job, token, signal ?? NEVER_ABORTED, logger);
+    const debug = logger.isLevelEnabled('debug');
+    series.active.inc();
+    try {
+      const message = openAttemptMessage(attempt, role, signer);
+      checkAccess(role, message);
+      if (debug) attempt.log.debug('task started');
+      const earlier = await ledgerGate(attempt, role, message, ledger, cancellations);
+      if (!earlier.run) {
+        series.duplicatesSkipped.inc();
+        attempt.log.info('duplicate delivery of a completed message: completed with the stored result, handler not run');
+        return earlier.result;
+      }
+      const ctx = createTaskContext(context, role, attempt);
+      const result = await circuit(() => runUnderTimeout(role.timeoutMs, attempt.signal, (reason) => abort(attempt.taskId, reason), () => handler(message, ctx)));
+      const output = checkOutput(role, await handleOutcome(attempt, result, snoozed(attempt)));
+      recordSuccess(attempt, role, output, ledger, series, debug);
+      return output;
+    } catch (err) {
+      throw await failures.failed(attempt, err);
+    } finally {
+      series.active.dec();
+    }
+  };
+}

@@ -1,0 +1,6 @@
+/** @taskyard/config: every variable Taskyard reads, parsed once with zod (loadConfig), and the development keys. */
+export { ConfigError } from './config-error';
+export { ensureDevKeys, withDevKeys, type DevKeys } from './dev-keys';
+export { durationMs } from './duration';
+export { loadConfig, parseRoleModules, type ClusterNode, type LoadConfigOptions, type LogLevel, type TaskyardConfig } from './load-config';
+export { parseRoleOverrides, roleEnvName, type RoleOverrides } from './role-overrides';

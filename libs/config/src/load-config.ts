@@ -1,0 +1,230 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseNamedSecrets, type NamedSecret } from '@taskyard/crypto';
+import { ConfigError } from './config-error';
+import { durationMs } from './duration';
+import { parseRoleOverrides, type RoleOverrides } from './role-overrides';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** Every variable Taskyard reads, with its default. Nothing else in the code reads process.env. */
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((value) => /^rediss?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL'),
+  /**
+   * Seed nodes of a Redis Cluster (`host:port,host:port`); when set, both apps use ioredis'
+   * Cluster client and REDIS_URL is not used.
+   */
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  QUEUE_PREFIX: z
+    .string()
+    // No "{}": Taskyard puts each role's keys in a hash slot of their own (a tag after the prefix).
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only (no ":" and no "{}": each role gets a hash tag of its own)')
+    .default('taskyard'),
+  API_KEYS: z.string().default(''),
+  SIGNING_KEYS: z.string().default(''),
+  ROLES: z.string().default('all'),
+  WORKER_REPLICAS: int(1, 64).default(2),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1_048_576),
+  TASK_RETENTION_SECONDS: int(1, 365 * 86_400).default(86_400),
+  TASK_RETENTION_COUNT: int(1, 10_000_000).default(100_000),
+  QUEUE_EVENTS_MAX_LEN: int(0, 10_000_000).default(10_000),
+  METRICS_PORT: int(0, 65535).default(0),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  REDIS_TIMEOUT_MS: int(50, 60_000).default(1500),
+  WORKER_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(1000, 600_000).default(30_000),
+  LOG_PRETTY: bool.default(false),
+  /** Default handler timeout for roles that declare none (a bare number is seconds, as in the guide). */
+  MESSAGE_TIMEOUT: durationMs('s', 1, 86_400_000).default(30_000),
+  DEAD_LETTER_TTL: durationMs('s', 1000, 365 * 86_400_000).default(7 * 86_400_000),
+  IDEMPOTENCY_TTL: durationMs('s', 1000, 30 * 86_400_000).default(86_400_000),
+  /** Requests per minute per API key, counted in Redis across API replicas; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(0),
+  /** Refuse to start when Redis may evict keys or does not persist (instead of a warning). */
+  REQUIRE_SAFE_REDIS: bool.default(false),
+  /** Load shedding (@fastify/under-pressure): 503 past these; 0 turns a check off. */
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+  PRESSURE_MAX_HEAP_USED_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(0),
+  PRESSURE_MAX_RSS_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(0),
+  /** Comma-separated JavaScript modules that export roles (see README, "Adding a role"). */
+  ROLE_MODULES: z.string().default(''),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface TaskyardConfig {
+  readonly env: 'development' | 'production' | 'test';
+  readonly redisUrl: string;
+  /** REDIS_CLUSTER_NODES: a cluster's seed nodes; when given, they replace redisUrl. */
+  readonly redisClusterNodes: readonly ClusterNode[] | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly queuePrefix: string;
+  readonly apiKeys: readonly NamedSecret[];
+  readonly signingKeys: readonly NamedSecret[];
+  /** The roles this process serves ("all" resolved to every registered role). */
+  readonly roles: readonly string[];
+  readonly workerReplicas: number;
+  readonly logLevel: LogLevel;
+  readonly logPretty: boolean;
+  readonly bodyLimit: number;
+  readonly retention: { readonly ageSeconds: number; readonly count: number };
+  /** Events BullMQ keeps in each queue's stream (about; trimmed approximately). */
+  readonly queueEventsMaxLen: number;
+  readonly metricsPort: number;
+  readonly shutdownTimeoutMs: number;
+  readonly redisTimeoutMs: number;
+  readonly worker: { readonly lockDurationMs: number; readonly stalledIntervalMs: number };
+  /** ROLE_<ROLE>_<SETTING> overrides of role settings, by role name. */
+  readonly roleOverrides: RoleOverrides;
+  /** MESSAGE_TIMEOUT: the timeout of roles that declare none. */
+  readonly messageTimeoutMs: number;
+  readonly deadLetterTtlMs: number;
+  readonly idempotencyTtlMs: number;
+  /** 0 = no per-key limit. */
+  readonly rateLimitPerMinute: number;
+  readonly requireSafeRedis: boolean;
+  /** 0 turns a check off. */
+  readonly pressure: { readonly maxEventLoopDelayMs: number; readonly maxHeapUsedBytes: number; readonly maxRssBytes: number };
+  /** Absolute paths of the modules that add roles (ROLE_MODULES). */
+  readonly roleModules: readonly string[];
+}
+
+export interface ClusterNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LoadConfigOptions {
+  /** Every role name the registry knows; ROLES must name only these. */
+  knownRoles: readonly string[];
+}
+
+/**
+ * Parses the configuration once, reporting every bad variable at once (ConfigError).
+ * In production API and signing keys are required; elsewhere the launchers supply
+ * development keys (see ensureDevKeys).
+ */
+export function loadConfig(
+  source: Readonly<Record<string, string | undefined>>,
+  { knownRoles }: LoadConfigOptions,
+): TaskyardConfig {
+  // Empty variables mean "unset", as in most twelve-factor tooling.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  if (!parsed.success) throw new ConfigError(problems);
+  const env = parsed.data;
+
+  const apiKeys = parseNamedSecrets(env.API_KEYS);
+  const signingKeys = parseNamedSecrets(env.SIGNING_KEYS);
+  problems.push(...apiKeys.problems.map((problem) => `API_KEYS: ${problem}`));
+  problems.push(...signingKeys.problems.map((problem) => `SIGNING_KEYS: ${problem}`));
+  if (apiKeys.secrets.length === 0 && apiKeys.problems.length === 0) {
+    problems.push('API_KEYS: required (id:secret,...); `npm start` generates development keys');
+  }
+  if (signingKeys.secrets.length === 0 && signingKeys.problems.length === 0) {
+    problems.push('SIGNING_KEYS: required (kid:secret,...); `npm start` generates development keys');
+  }
+
+  const clusterNodes = parseClusterNodes(env.REDIS_CLUSTER_NODES);
+  problems.push(...clusterNodes.problems);
+  const roles = parseRoles(env.ROLES, knownRoles);
+  problems.push(...roles.problems);
+  const roleOverrides = parseRoleOverrides(source, knownRoles);
+  problems.push(...roleOverrides.problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    env: env.NODE_ENV,
+    redisUrl: env.REDIS_URL,
+    redisClusterNodes: clusterNodes.nodes,
+    host: env.HOST,
+    port: env.PORT,
+    queuePrefix: env.QUEUE_PREFIX,
+    apiKeys: apiKeys.secrets,
+    signingKeys: signingKeys.secrets,
+    roles: roles.names,
+    workerReplicas: env.WORKER_REPLICAS,
+    logLevel: env.LOG_LEVEL,
+    logPretty: env.LOG_PRETTY,
+    bodyLimit: env.BODY_LIMIT,
+    retention: Object.freeze({ ageSeconds: env.TASK_RETENTION_SECONDS, count: env.TASK_RETENTION_COUNT }),
+    queueEventsMaxLen: env.QUEUE_EVENTS_MAX_LEN,
+    metricsPort: env.METRICS_PORT,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+    worker: Object.freeze({
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+    }),
+    roleOverrides: Object.freeze(roleOverrides.overrides),
+    messageTimeoutMs: env.MESSAGE_TIMEOUT,
+    deadLetterTtlMs: env.DEAD_LETTER_TTL,
+    idempotencyTtlMs: env.IDEMPOTENCY_TTL,
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    requireSafeRedis: env.REQUIRE_SAFE_REDIS,
+    pressure: Object.freeze({
+      maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: env.PRESSURE_MAX_HEAP_USED_BYTES,
+      maxRssBytes: env.PRESSURE_MAX_RSS_BYTES,
+    }),
+    roleModules: Object.freeze(parseRoleModules(env.ROLE_MODULES)),
+  });
+}
+
+/** ROLE_MODULES as absolute paths (relative ones are taken from the working directory). */
+export function parseRoleModules(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => resolve(entry));
+}
+
+/** `host:port,host:port` (IPv6 hosts in brackets: `[::1]:7000`). */
+function parseClusterNodes(raw: string | undefined): { nodes: readonly ClusterNode[] | undefined; problems: string[] } {
+  if (raw === undefined || raw.trim() === '') return { nodes: undefined, problems: [] };
+  const nodes: ClusterNode[] = [];
+  const problems: string[] = [];
+  for (const [index, entry] of raw.split(',').map((part) => part.trim()).entries()) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port < 1 || port > 65535) {
+      problems.push(`REDIS_CLUSTER_NODES: entry ${index + 1} ("${entry}") is not host:port (e.g. 10.0.0.1:7000,10.0.0.2:7000)`);
+      continue;
+    }
+    nodes.push(Object.freeze({ host: match[1]!.replace(/^\[|\]$/g, ''), port }));
+  }
+  if (nodes.length > 100) problems.push(`REDIS_CLUSTER_NODES: at most 100 seed nodes, got ${nodes.length}`);
+  return { nodes: problems.length === 0 ? Object.freeze(nodes) : undefined, problems };
+}
+
+function parseRoles(raw: string, knownRoles: readonly string[]): { names: string[]; problems: string[] } {
+  const requested = raw
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (requested.length === 0 || (requested.length === 1 && requested[0] === 'all')) {
+    return { names: [...knownRoles], problems: [] };
+  }
+  const unknown = requested.filter((name) => !knownRoles.includes(name));
+  return {
+    names: [...new Set(requested)],
+    problems: unknown.length === 0 ? [] : [`ROLES: unknown role(s) ${unknown.join(', ')}; known: ${knownRoles.join(', ')}`],
+  };
+}

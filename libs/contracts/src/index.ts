@@ -1,0 +1,165 @@
+/**
+ * @taskyard/contracts: what the API, the workers and role authors agree on, as zod schemas and
+ * the types inferred from them. No I/O: nothing here talks to Redis, HTTP or the file system.
+ */
+export { deepFreeze, type DeepReadonly } from './deep-freeze';
+export {
+  CorrelationIdSchema,
+  LabelsSchema,
+  newTaskId,
+  RoleNameSchema,
+  roleOfTaskId,
+  TaskIdSchema,
+  TenantSchema,
+  TopicNameSchema,
+  type TaskId,
+} from './identifiers';
+export {
+  MessageSignatureSchema,
+  SIGNATURE_ALGORITHM,
+  signedContent,
+  TASK_SCHEMA_VERSION,
+  TaskEnvelopeSchema,
+  TaskMetadataSchema,
+  type MessageSignature,
+  type TaskEnvelope,
+  type TaskMessage,
+  type TaskMetadata,
+} from './envelope';
+export {
+  canTransition,
+  INITIAL_TASK_STATES,
+  InvalidTransitionError,
+  isTerminal,
+  TASK_STATES,
+  TASK_TRANSITIONS,
+  TaskHistory,
+  TaskHistoryEntrySchema,
+  TaskStateSchema,
+  type TaskHistoryEntry,
+  type TaskState,
+} from './task-state';
+export {
+  AttemptRecordSchema,
+  parseAttemptRecords,
+  parseTaskLog,
+  SnoozeRecordSchema,
+  type AttemptRecord,
+  type SnoozeRecord,
+  type TaskLogEntry,
+} from './attempt-record';
+export { AcceptFromSchema, acceptsSource, SourcePatternSchema } from './access';
+export {
+  applyRoleOverride,
+  BackoffSchema,
+  BreakerSchema,
+  DEFAULT_BREAKER,
+  DEFAULT_ROLE_SETTINGS,
+  DEFAULT_TIMEOUT_MS,
+  RateLimitSchema,
+  ROLE_LIST_SETTINGS,
+  ROLE_SETTING_BOUNDS,
+  ROLE_SETTING_OVERRIDES,
+  RoleSettingsSchema,
+  TopicsSchema,
+  type Breaker,
+  type ListRoleSetting,
+  type NumericRoleSetting,
+  type OverridableRoleSetting,
+  type RoleSettings,
+  type RoleSettingsOverride,
+} from './role-settings';
+export {
+  BatchAcceptedSchema,
+  CancellationRequestedSchema,
+  ErrorBodySchema,
+  MAX_BATCH_SIZE,
+  MAX_PRIORITY,
+  PublishBodySchema,
+  PublishedSchema,
+  QueueCountsSchema,
+  RoleListSchema,
+  RoleViewSchema,
+  SubmitBatchBodySchema,
+  SubmitMetadataSchema,
+  SubmitTaskBodySchema,
+  TaskAcceptedSchema,
+  TaskErrorViewSchema,
+  TaskIdParamsSchema,
+  TaskOptionsSchema,
+  TaskViewSchema,
+  TopicParamsSchema,
+  type CancellationRequested,
+  type ErrorBody,
+  type PublishBody,
+  type Published,
+  type QueueCounts,
+  type RoleView,
+  type SubmitMetadata,
+  type SubmitTaskBody,
+  type TaskAccepted,
+  type TaskOptions,
+  type TaskView,
+} from './task-api';
+export {
+  BulkReplayBodySchema,
+  BulkReplayResultSchema,
+  DEFAULT_DEAD_LETTER_PAGE,
+  DeadLetterErrorSchema,
+  DeadLetterIdParamsSchema,
+  DeadLetterListQuerySchema,
+  DeadLetterListSchema,
+  deadLetterPath,
+  DeadLetterReasonSchema,
+  DeadLetterSchema,
+  DeadLetterSummarySchema,
+  MAX_DEAD_LETTER_PAGE,
+  ReplayAcceptedSchema,
+  summarizeDeadLetter,
+  type BulkReplayBody,
+  type BulkReplayResult,
+  type DeadLetter,
+  type DeadLetterList,
+  type DeadLetterReason,
+  type DeadLetterSummary,
+  type ReplayAccepted,
+} from './dead-letter';
+export { decodeDeadLetterCursor, encodeDeadLetterCursor, type DeadLetterPosition } from './dead-letter-cursor';
+export {
+  CIRCUIT_GAUGE_VALUE,
+  circuitStateAt,
+  CircuitStateSchema,
+  parseSharedCircuit,
+  SHARED_CIRCUIT_FIELDS,
+  sharedCircuitFields,
+  type CircuitState,
+  type SharedCircuit,
+} from './circuit-state';
+export { CircuitEventSchema, encodeCircuitEvent, parseCircuitEvent, type CircuitEvent } from './circuit-events';
+export {
+  CancelledFromSchema,
+  CancelledRecordSchema,
+  DoneRecordSchema,
+  MessageRecordSchema,
+  parseMessageRecord,
+  type CancelledRecord,
+  type DoneRecord,
+  type MessageRecord,
+} from './message-record';
+export { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-depth';
+export { toIssues, type Issue } from './issues';
+export { ErrorClassSchema, TaskyardError, type ErrorClass } from './errors/taskyard-error';
+export {
+  CANCELLED_CODE,
+  CancelledError,
+  errorClassOf,
+  errorCodeOf,
+  MAX_TASK_DELAY_MS,
+  PermanentTaskError,
+  SchemaError,
+  SignatureError,
+  TaskTimeoutError,
+  TransientTaskError,
+  type TransientErrorOptions,
+} from './errors/task-errors';
+export { DISPATCH_FAILURES, DispatchError, QUEUE_FULL_RETRY_AFTER_SECONDS, type DispatchFailure } from './errors/dispatch-error';

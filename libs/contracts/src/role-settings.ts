@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { AcceptFromSchema } from './access';
+import { TopicNameSchema } from './identifiers';
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const DAY_MS = 86_400_000;
+
+/**
+ * The bounds of every numeric role setting, defined once: role definitions are validated with
+ * them, and each is also a deployment override, `ROLE_<ROLE>_<SETTING>` with the key in
+ * UPPER_SNAKE_CASE (`backoffDelayMs` → `ROLE_ECHO_BACKOFF_DELAY_MS`; see ROLE_SETTING_OVERRIDES).
+ */
+export const ROLE_SETTING_BOUNDS = {
+  /** Jobs at once per worker process. */
+  concurrency: int(1, 1000),
+  /** Attempts before a task is dead-lettered (a task's `options.attempts` has the same bounds). */
+  attempts: int(1, 100),
+  /** How long one attempt may run. */
+  timeoutMs: int(1, DAY_MS),
+  /** Delay before the 2nd attempt; it doubles for each attempt after that. */
+  backoffDelayMs: int(0, DAY_MS),
+  /** 0..1: how much of each delay is randomised, so replicas do not retry in lockstep. */
+  backoffJitter: z.number().min(0).max(1),
+  /** At most `rateLimitMax` jobs per `rateLimitDurationMs`, across every replica. */
+  rateLimitMax: int(1, 1_000_000),
+  rateLimitDurationMs: int(1, DAY_MS),
+  /** Waiting + delayed + prioritised tasks the role accepts; past it new work is refused (QUEUE_FULL). */
+  maxQueueDepth: int(1, 100_000_000),
+  /** The breaker opens when at least this share (%) of the calls in its window failed transiently... */
+  breakerThresholdPercent: z.number().min(1).max(100),
+  /** ...and the window holds at least this many calls. */
+  breakerVolume: int(1, 1_000_000),
+  /** How long the role stays open (in every replica) before one probe decides. */
+  breakerResetMs: int(100, DAY_MS),
+  /** The rolling window failures are counted in. */
+  breakerWindowMs: int(100, DAY_MS),
+} as const;
+
+export type NumericRoleSetting = keyof typeof ROLE_SETTING_BOUNDS;
+
+/** The topics a role subscribes to (in its definition, or ROLE_<ROLE>_TOPICS). */
+export const TopicsSchema = z.array(TopicNameSchema).min(1).max(100);
+
+/** The role settings that are lists: overridden as comma-separated values (`ROLE_<ROLE>_ACCEPT_FROM=api:main,role:docs.ingest`). */
+export const ROLE_LIST_SETTINGS = {
+  /** Who may send the role tasks (`api:<key id>`, `role:<name>`, `api:*`, `role:*`); anyone when absent. */
+  acceptFrom: { schema: AcceptFromSchema, example: 'api:main,role:docs.ingest' },
+  /** Topics it subscribes to, replacing those it declares. */
+  topics: { schema: TopicsSchema, example: 'order.created,order.shipped' },
+} as const;
+
+export type ListRoleSetting = keyof typeof ROLE_LIST_SETTINGS;
+export type OverridableRoleSetting = NumericRoleSetting | ListRoleSetting;
+
+/** `backoffDelayMs` → `BACKOFF_DELAY_MS`. */
+function variableSuffix(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase();
+}
+
+/** Every `ROLE_<ROLE>_<SUFFIX>` override: the suffix, derived from the setting's key, and the setting it changes. */
+export const ROLE_SETTING_OVERRIDES: ReadonlyMap<string, OverridableRoleSetting> = new Map(
+  ([...Object.keys(ROLE_SETTING_BOUNDS), ...Object.keys(ROLE_LIST_SETTINGS)] as OverridableRoleSetting[]).map((key) => [variableSuffix(key), key]),
+);
+
+export const BackoffSchema = z
+  .object({
+    type: z.literal('exponential'),
+    /** Delay before the 2nd attempt; it doubles for each attempt after that. */
+    delayMs: ROLE_SETTING_BOUNDS.backoffDelayMs,
+    /** 0..1: how much of each delay is randomised, so replicas do not retry in lockstep. */
+    jitter: ROLE_SETTING_BOUNDS.backoffJitter,
+  })
+  .strict();
+
+export const RateLimitSchema = z
+  .object({
+    /** At most `max` jobs per `duration` ms, counted across every replica (BullMQ's queue limiter). */
+    max: ROLE_SETTING_BOUNDS.rateLimitMax,
+    duration: ROLE_SETTING_BOUNDS.rateLimitDurationMs,
+  })
+  .strict();
+
+export const BreakerSchema = z
+  .object({
+    errorThresholdPercentage: ROLE_SETTING_BOUNDS.breakerThresholdPercent,
+    volumeThreshold: ROLE_SETTING_BOUNDS.breakerVolume,
+    resetTimeoutMs: ROLE_SETTING_BOUNDS.breakerResetMs,
+    rollingWindowMs: ROLE_SETTING_BOUNDS.breakerWindowMs,
+  })
+  .strict();
+
+export type Breaker = z.infer<typeof BreakerSchema>;
+
+/** Used for the settings a ROLE_<ROLE>_BREAKER_* variable does not give, when the role declared no breaker. */
+export const DEFAULT_BREAKER: Breaker = Object.freeze({
+  errorThresholdPercentage: 50,
+  volumeThreshold: 10,
+  resetTimeoutMs: 30_000,
+  rollingWindowMs: 10_000,
+});
+
+/** The operational settings of a role; validated when the role is defined, and again with a deployment's overrides. */
+export const RoleSettingsSchema = z
+  .object({
+    concurrency: ROLE_SETTING_BOUNDS.concurrency,
+    attempts: ROLE_SETTING_BOUNDS.attempts,
+    backoff: BackoffSchema,
+    rateLimit: RateLimitSchema.optional(),
+    timeoutMs: ROLE_SETTING_BOUNDS.timeoutMs,
+    /** Waiting + delayed + prioritised tasks the role accepts; past it the API answers 429 QUEUE_FULL. */
+    maxQueueDepth: ROLE_SETTING_BOUNDS.maxQueueDepth.optional(),
+    /** A circuit breaker shared by every replica of the role (see apps/workers). */
+    breaker: BreakerSchema.optional(),
+    /** Run the handler in a child process that is killed at the timeout. */
+    isolated: z.boolean(),
+    /** Who may send it tasks (`api:<key id>`, `role:<name>`, `api:*`, `role:*`); anyone when absent. */
+    acceptFrom: ROLE_LIST_SETTINGS.acceptFrom.schema.optional(),
+    /** Topics it subscribes to: a message published to one becomes a task of every subscribing role. */
+    topics: ROLE_LIST_SETTINGS.topics.schema.optional(),
+  })
+  .strict();
+
+export type RoleSettings = z.infer<typeof RoleSettingsSchema>;
+
+/** MESSAGE_TIMEOUT (30 s unless configured) replaces `timeoutMs` for roles that declare none. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export const DEFAULT_ROLE_SETTINGS: RoleSettings = Object.freeze({
+  concurrency: 10,
+  attempts: 3,
+  backoff: Object.freeze({ type: 'exponential' as const, delayMs: 1000, jitter: 0.2 }),
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  isolated: false,
+});
+
+/** Per-deployment changes to a role's settings (ROLE_<ROLE>_<SETTING>), by setting. */
+export type RoleSettingsOverride = Partial<{ [K in NumericRoleSetting]: number } & { [K in ListRoleSetting]: string[] }>;
+
+/**
+ * A role's settings with a deployment's overrides applied: a fresh object of settings only (the
+ * callers pass whole role definitions, and the settings schema is strict). `defaultTimeoutMs`
+ * (MESSAGE_TIMEOUT) replaces the timeout of a role that declared none. A breaker override gives a
+ * role without a breaker one, with DEFAULT_BREAKER for the settings it does not name; a rate
+ * limit override likewise (1 per second for the part not named).
+ */
+export function applyRoleOverride(settings: RoleSettings, override: RoleSettingsOverride = {}, defaultTimeoutMs?: number): RoleSettings {
+  const rateLimitMax = override.rateLimitMax ?? settings.rateLimit?.max;
+  const rateLimitDuration = override.rateLimitDurationMs ?? settings.rateLimit?.duration;
+  const maxQueueDepth = override.maxQueueDepth ?? settings.maxQueueDepth;
+  const acceptFrom = override.acceptFrom ?? settings.acceptFrom;
+  const topics = override.topics ?? settings.topics;
+  const breakerOverridden =
+    override.breakerThresholdPercent !== undefined ||
+    override.breakerVolume !== undefined ||
+    override.breakerResetMs !== undefined ||
+    override.breakerWindowMs !== undefined;
+  const breakerBase = settings.breaker ?? (breakerOverridden ? DEFAULT_BREAKER : undefined);
+  return {
+    concurrency: override.concurrency ?? settings.concurrency,
+    attempts: override.attempts ?? settings.attempts,
+    timeoutMs: override.timeoutMs ?? defaultTimeoutMs ?? settings.timeoutMs,
+    isolated: settings.isolated,
+    ...(acceptFrom ? { acceptFrom } : {}),
+    ...(topics ? { topics } : {}),
+    ...(maxQueueDepth !== undefined ? { maxQueueDepth } : {}),
+    ...(breakerBase
+      ? {
+          breaker: {
+            errorThresholdPercentage: override.breakerThresholdPercent ?? breakerBase.errorThresholdPercentage,
+            volumeThreshold: override.breakerVolume ?? breakerBase.volumeThreshold,
+            resetTimeoutMs: override.breakerResetMs ?? breakerBase.resetTimeoutMs,
+            rollingWindowMs: override.breakerWindowMs ?? breakerBase.rollingWindowMs,
+          },
+        }
+      : {}),
+    backoff: {
+      type: settings.backoff.type,
+      delayMs: override.backoffDelayMs ?? settings.backoff.delayMs,
+      jitter: override.backoffJitter ?? settings.backoff.jitter,
+    },
+    ...(rateLimitMax !== undefined || rateLimitDuration !== undefined
+      ? { rateLimit: { max: rateLimitMax ?? 1, duration: rateLimitDuration ?? 1000 } }
+      : {}),
+  };
+}

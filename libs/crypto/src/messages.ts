@@ -1,0 +1,79 @@
+import {
+  deepFreeze,
+  newTaskId,
+  TASK_SCHEMA_VERSION,
+  type TaskEnvelope,
+  type TaskMessage,
+} from '@taskyard/contracts';
+import type { MessageSigner } from './message-signer';
+
+/** What a new piece of work starts from. */
+export interface NewMessage {
+  role: string;
+  payload: unknown;
+  source: string;
+  correlationId?: string | undefined;
+  tenant?: string | undefined;
+  labels?: Readonly<Record<string, string>> | undefined;
+}
+
+/** Creates, signs and freezes a message that starts a new piece of work. */
+export function createMessage(input: NewMessage, signer: MessageSigner): TaskMessage {
+  const id = newTaskId(input.role);
+  // Members in canonical (sorted) order, here and in deriveMessage: canonicalJson's fast path.
+  return seal(
+    {
+      createdAt: new Date().toISOString(),
+      id,
+      metadata: {
+        causationId: null,
+        correlationId: input.correlationId ?? id,
+        labels: input.labels ? { ...input.labels } : {},
+        source: input.source,
+        ...(input.tenant === undefined ? {} : { tenant: input.tenant }),
+      },
+      payload: input.payload,
+      role: input.role,
+      schemaVersion: TASK_SCHEMA_VERSION,
+    },
+    signer,
+  );
+}
+
+/**
+ * Messages are never changed: a change is a new message with a new id, caused by the old one
+ * and sharing its correlation id, tenant and labels.
+ */
+export function deriveMessage(
+  parent: TaskMessage,
+  next: { role: string; payload: unknown; source: string },
+  signer: MessageSigner,
+): TaskMessage {
+  const { tenant } = parent.metadata;
+  return seal(
+    {
+      createdAt: new Date().toISOString(),
+      id: newTaskId(next.role),
+      metadata: {
+        causationId: parent.id,
+        correlationId: parent.metadata.correlationId,
+        labels: { ...parent.metadata.labels },
+        source: next.source,
+        ...(tenant === undefined ? {} : { tenant }),
+      },
+      payload: next.payload,
+      role: next.role,
+      schemaVersion: TASK_SCHEMA_VERSION,
+    },
+    signer,
+  );
+}
+
+function seal(content: Omit<TaskEnvelope, 'signature'>, signer: MessageSigner): TaskMessage {
+  const signature = signer.sign(content);
+  // The content object was built just now by the caller: it gets its signature in place (no copy).
+  // `signature` sorts last, so the stored message stays canonical.
+  const message: Omit<TaskEnvelope, 'signature'> & { signature?: TaskEnvelope['signature'] } = content;
+  message.signature = signature;
+  return deepFreeze(message as TaskEnvelope);
+}

@@ -1,0 +1,23 @@
+import type { TaskMessage } from '@taskyard/contracts';
+
+/**
+ * Who is dispatching, which decides the message's source (checked against a role's acceptFrom)
+ * and whether it starts new work or is derived from a message:
+ * - `api`: new work from an API key (POST /v1/tasks, the batch, POST /v1/topics/:topic);
+ * - `role`: a handler's follow-up (`ctx.send`, `ctx.publish`), derived from its message;
+ * - `replay`: a dead letter replayed by an API key, derived from the dead message.
+ */
+export type Origin =
+  | { readonly kind: 'api'; readonly keyId: string }
+  | { readonly kind: 'role'; readonly role: string; readonly parent: TaskMessage }
+  | { readonly kind: 'replay'; readonly keyId: string; readonly parent: TaskMessage };
+
+/** The message source an origin signs: `api:<key id>` or `role:<name>`. */
+export function sourceOf(origin: Origin): string {
+  return origin.kind === 'role' ? `role:${origin.role}` : `api:${origin.keyId}`;
+}
+
+/** How an origin is named in error messages. */
+export function senderOf(origin: Origin): string {
+  return origin.kind === 'role' ? `role "${origin.role}"` : `API key "${origin.keyId}"`;
+}

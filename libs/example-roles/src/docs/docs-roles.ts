@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { TaskIdSchema } from '@taskyard/contracts';
+import { defineRole, PermanentTaskError } from '@taskyard/roles';
+import { DocumentStore } from './document-store';
+import { analyseChunk, ChunkStatisticsSchema, endsParagraph, splitIntoChunks } from './text-statistics';
+
+/**
+ * A small layered pipeline (coordination → processing → storage), each layer its own role:
+ * `docs.ingest` validates and splits a document, `docs.analyze` computes each chunk's
+ * statistics, `docs.store` persists them and assembles the report read by GET /v1/documents/:id.
+ */
+export const DocsIngestPayloadSchema = z
+  .object({
+    title: z.string().trim().min(1).max(200),
+    text: z.string().max(1_000_000),
+    /** Characters per chunk: smaller chunks spread one document over more workers. */
+    chunkSize: z.number().int().min(200).max(50_000).default(4000),
+  })
+  .strict();
+
+export const DocsAnalyzePayloadSchema = z
+  .object({
+    documentId: TaskIdSchema,
+    chunkIndex: z.number().int().min(0),
+    chunkCount: z.number().int().min(1),
+    /** False when this chunk continues the previous chunk's paragraph. */
+    startsParagraph: z.boolean().default(true),
+    text: z.string(),
+  })
+  .strict();
+
+export const DocsStorePayloadSchema = z
+  .object({
+    documentId: TaskIdSchema,
+    chunkIndex: z.number().int().min(0),
+    chunkCount: z.number().int().min(1),
+    stats: ChunkStatisticsSchema,
+  })
+  .strict();
+
+export const docsIngestRole = defineRole({
+  name: 'docs.ingest',
+  description: 'Coordinator: validates a text document, splits it into chunks and fans them out to docs.analyze.',
+  input: DocsIngestPayloadSchema,
+  output: z.object({ documentId: z.string(), chunks: z.number().int() }),
+  concurrency: 5,
+  handler: async (message, ctx) => {
+    const text = message.payload.text.replace(/\r\n?/g, '\n');
+    if (text.trim() === '') throw new PermanentTaskError('the document has no text', 'EMPTY_DOCUMENT');
+    const chunks = splitIntoChunks(text, message.payload.chunkSize);
+    // The ingest message's id names the document: every later message carries it.
+    const documentId = message.id;
+    await new DocumentStore(ctx.redis, ctx.keyPrefix).create(documentId, message.payload.title, chunks.length);
+    // Sending is idempotent per attempt only through the store; a retried ingest re-sends
+    // chunks, which docs.store absorbs (chunk fields are overwritten with equal values).
+    for (const [chunkIndex, chunk] of chunks.entries()) {
+      const startsParagraph = endsParagraph(chunks[chunkIndex - 1]);
+      await ctx.send(docsAnalyzeRole, { documentId, chunkIndex, chunkCount: chunks.length, startsParagraph, text: chunk });
+    }
+    ctx.log.debug({ documentId, chunks: chunks.length }, 'document split');
+    return { documentId, chunks: chunks.length };
+  },
+});
+
+export const docsAnalyzeRole = defineRole({
+  name: 'docs.analyze',
+  description: 'Processor: computes word, sentence and frequency statistics of one chunk and hands them to docs.store.',
+  input: DocsAnalyzePayloadSchema,
+  output: z.object({ words: z.number().int() }),
+  concurrency: 20,
+  handler: async (message, ctx) => {
+    const { documentId, chunkIndex, chunkCount, startsParagraph, text } = message.payload;
+    const stats = analyseChunk(text, { startsParagraph, endsText: chunkIndex === chunkCount - 1 });
+    await ctx.send(docsStoreRole, { documentId, chunkIndex, chunkCount, stats });
+    return { words: stats.words };
+  },
+});
+
+export const docsStoreRole = defineRole({
+  name: 'docs.store',
+  description: 'Storage: persists chunk statistics and, when the last chunk arrives, the document report.',
+  input: DocsStorePayloadSchema,
+  output: z.object({ documentId: z.string(), complete: z.boolean() }),
+  concurrency: 10,
+  handler: async (message, ctx) => {
+    const { documentId, chunkIndex, stats } = message.payload;
+    const complete = await new DocumentStore(ctx.redis, ctx.keyPrefix).saveChunk(documentId, chunkIndex, stats);
+    if (complete) ctx.log.info({ documentId }, 'document report stored');
+    return { documentId, complete };
+  },
+});

@@ -1,0 +1,6 @@
+/** @taskyard/example-roles: the roles Taskyard ships (echo and the document pipeline) and the document store they write. */
+export { builtInRoles } from './built-in-roles';
+export { echoRole, EchoPayloadSchema, EchoResultSchema } from './echo';
+export { docsAnalyzeRole, docsIngestRole, DocsIngestPayloadSchema, docsStoreRole } from './docs/docs-roles';
+export { DOCUMENT_TTL_SECONDS, DocumentStore, DocumentViewSchema, type DocumentView } from './docs/document-store';
+export { analyseChunk, mergeStatistics, splitIntoChunks, type ChunkStatistics, type DocumentReport } from './docs/text-statistics';

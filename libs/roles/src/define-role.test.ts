@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineRole } from './define-role';
+import { RoleRegistry } from './role-registry';
+
+const handler = async () => ({});
+
+describe('defineRole', () => {
+  it('fills in default settings', () => {
+    const role = defineRole({ name: 'greet', description: 'd', input: z.object({}), handler });
+    expect(role).toMatchObject({ name: 'greet', concurrency: 10, attempts: 3, timeoutMs: 30_000 });
+    expect(role.backoff).toEqual({ type: 'exponential', delayMs: 1000, jitter: 0.2 });
+  });
+
+  it('throws at definition, naming the role and the setting, for bad settings or names', () => {
+    expect(() => defineRole({ name: 'greet', description: 'd', input: z.object({}), handler, concurrency: 0 })).toThrow(
+      /role "greet" has invalid settings: concurrency/,
+    );
+    expect(() => defineRole({ name: 'Bad:Name', description: 'd', input: z.object({}), handler })).toThrow(/role "Bad:Name"/);
+  });
+
+  it('registers each name once and applies deployment settings with validation', () => {
+    const a = defineRole({ name: 'a', description: 'd', input: z.object({}), handler });
+    expect(() => new RoleRegistry([a, a])).toThrow(/registered twice/);
+    const registry = new RoleRegistry([a]);
+    expect(registry.withSettings(({ attempts, backoff, timeoutMs, isolated }) => ({ attempts, backoff, timeoutMs, isolated, concurrency: 99 })).get('a')?.concurrency).toBe(99);
+    expect(() => registry.withSettings(({ concurrency, backoff, timeoutMs, isolated }) => ({ concurrency, backoff, timeoutMs, isolated, attempts: 0 }))).toThrow(/role "a" has invalid settings: attempts/);
+    expect(registry.get('a')?.concurrency).toBe(10);
+  });
+});

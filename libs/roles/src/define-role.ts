@@ -1,0 +1,87 @@
+import type { z } from 'zod';
+import {
+  DEFAULT_ROLE_SETTINGS,
+  RoleNameSchema,
+  RoleSettingsSchema,
+  type RoleSettings,
+  type TaskMessage,
+} from '@taskyard/contracts';
+import type { HandlerOutcome } from './outcomes';
+import type { TaskContext } from './task-context';
+import { topicName, type AnyTopic } from './topics';
+
+/** A handler: the frozen, verified message and its context in; its result (or an outcome) out. */
+export type RoleHandler<I, O> = (message: TaskMessage<I>, ctx: TaskContext) => Promise<O | HandlerOutcome>;
+
+export interface RoleDefinition<N extends string = string, I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> extends RoleSettings {
+  readonly name: N;
+  /** False when the role took the default timeout, which the deployment's MESSAGE_TIMEOUT then replaces. */
+  readonly timeoutDeclared: boolean;
+  readonly description: string;
+  readonly input: I;
+  readonly output: O | undefined;
+  readonly handler: RoleHandler<z.output<I>, z.input<O>>;
+}
+
+/** Any role, whatever its name and schemas. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRole = RoleDefinition<string, any, any>;
+
+export interface RoleSpec<N extends string, I extends z.ZodType, O extends z.ZodType> extends Partial<Omit<RoleSettings, 'topics'>> {
+  name: N;
+  description: string;
+  input: I;
+  output?: O;
+  /** Topics it subscribes to, by name or definition (a deployment may replace them: ROLE_<ROLE>_TOPICS). */
+  topics?: readonly (string | AnyTopic)[];
+  handler: RoleHandler<z.output<I>, z.input<O>>;
+}
+
+/**
+ * Declares a role once, for both apps: the API validates payloads with `input`, the worker
+ * runs `handler` with the settings. Bad settings throw here, naming the role. The name stays a
+ * literal type, so a registry of roles knows each one's schemas.
+ */
+export function defineRole<const N extends string, I extends z.ZodType, O extends z.ZodType = z.ZodUnknown>(
+  spec: RoleSpec<N, I, O>,
+): RoleDefinition<N, I, O> {
+  const name = RoleNameSchema.safeParse(spec.name);
+  if (!name.success) throw new Error(`role "${spec.name}": ${name.error.issues[0]?.message ?? 'invalid name'}`);
+  const settings = RoleSettingsSchema.safeParse({
+    concurrency: spec.concurrency ?? DEFAULT_ROLE_SETTINGS.concurrency,
+    attempts: spec.attempts ?? DEFAULT_ROLE_SETTINGS.attempts,
+    backoff: spec.backoff ?? DEFAULT_ROLE_SETTINGS.backoff,
+    timeoutMs: spec.timeoutMs ?? DEFAULT_ROLE_SETTINGS.timeoutMs,
+    isolated: spec.isolated ?? DEFAULT_ROLE_SETTINGS.isolated,
+    ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
+    ...(spec.maxQueueDepth !== undefined ? { maxQueueDepth: spec.maxQueueDepth } : {}),
+    ...(spec.breaker ? { breaker: spec.breaker } : {}),
+    ...(spec.acceptFrom ? { acceptFrom: spec.acceptFrom } : {}),
+    ...(spec.topics ? { topics: spec.topics.map(topicName) } : {}),
+  });
+  if (!settings.success) {
+    const problems = settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`role "${spec.name}" has invalid settings: ${problems.join('; ')}`);
+  }
+  return Object.freeze({
+    ...settings.data,
+    name: spec.name,
+    timeoutDeclared: spec.timeoutMs !== undefined,
+    description: spec.description,
+    input: spec.input,
+    output: spec.output,
+    handler: spec.handler,
+  });
+}
+
+/** Whether `value` is a role made by defineRole (for loaders that take whatever a module exports). */
+export function isRoleDefinition(value: unknown): value is AnyRole {
+  if (!value || typeof value !== 'object') return false;
+  const candidate = value as Partial<AnyRole>;
+  return (
+    typeof candidate.name === 'string' &&
+    typeof candidate.handler === 'function' &&
+    typeof (candidate.input as { safeParse?: unknown } | undefined)?.safeParse === 'function' &&
+    typeof candidate.concurrency === 'number'
+  );
+}

@@ -1,0 +1,13 @@
+/**
+ * @taskyard/roles: what a team writes a role with (defineRole, the handler's context, outcomes,
+ * errors) and how a deployment assembles its roles (the registry, ROLE_MODULES, overrides).
+ */
+export { defineRole, isRoleDefinition, type AnyRole, type RoleDefinition, type RoleHandler, type RoleSpec } from './define-role';
+export { RoleRegistry } from './role-registry';
+export type { PayloadOf, Published, SendOptions, TaskContext, TopicPayloadOf } from './task-context';
+export { cancel, MAX_SNOOZES, outcomeOf, parseRetryAfter, snooze, type HandlerOutcome } from './outcomes';
+export { defineTopic, topicName, type AnyTopic, type TopicDefinition } from './topics';
+export { effectiveRoles } from './effective-roles';
+export { loadRoleRegistry } from './role-modules';
+// The errors a handler throws, so role modules need this package only.
+export { CancelledError, PermanentTaskError, TransientTaskError, type TransientErrorOptions } from '@taskyard/contracts';

@@ -1,0 +1,53 @@
+import { MAX_TASK_DELAY_MS } from '@taskyard/contracts';
+
+/** A string key, not a symbol: an outcome returned inside an isolated child crosses the IPC channel intact. */
+const OUTCOME = 'taskyard:outcome';
+
+/**
+ * What a handler may return instead of its result, to say how its task goes on (Oban's
+ * `{:snooze, s}` and `{:cancel, reason}`, River's JobSnooze/JobCancel):
+ * - `snooze`: run the task again after `delayMs` without spending an attempt (the downstream is
+ *   not ready yet, a rate window is closed). A task snoozes at most MAX_SNOOZES times.
+ * - `cancel`: end the task now as `cancelled`, with a reason; no retry, no dead letter.
+ * A transient failure that knows when to try again throws TransientTaskError with `retryAfterMs`.
+ */
+export type HandlerOutcome =
+  | { readonly [OUTCOME]: 'snooze'; readonly delayMs: number; readonly reason: string | undefined }
+  | { readonly [OUTCOME]: 'cancel'; readonly reason: string };
+
+/** How many times one task may snooze (deliveries that spend no attempt; a stalled delivery counts too). */
+export const MAX_SNOOZES = 100;
+
+/** Run this task again after `delayMs` (0 to 30 days), without spending an attempt. */
+export function snooze(delayMs: number, reason?: string): HandlerOutcome {
+  const bounded = Number.isFinite(delayMs) ? Math.min(MAX_TASK_DELAY_MS, Math.max(0, Math.round(delayMs))) : 0;
+  return Object.freeze({ [OUTCOME]: 'snooze' as const, delayMs: bounded, reason });
+}
+
+/** End this task now as cancelled, with `reason`: no further attempt, no dead letter. */
+export function cancel(reason: string): HandlerOutcome {
+  return Object.freeze({ [OUTCOME]: 'cancel' as const, reason: String(reason).slice(0, 1000) || 'cancelled by its handler' });
+}
+
+/** The outcome a handler returned, or undefined when it returned a result. */
+export function outcomeOf(value: unknown): { kind: 'snooze'; delayMs: number; reason: string | undefined } | { kind: 'cancel'; reason: string } | undefined {
+  if (typeof value !== 'object' || value === null || !(OUTCOME in value)) return undefined;
+  const outcome = value as HandlerOutcome;
+  if (outcome[OUTCOME] !== 'snooze' && outcome[OUTCOME] !== 'cancel') return undefined;
+  return outcome[OUTCOME] === 'snooze'
+    ? { kind: 'snooze', delayMs: outcome.delayMs, reason: outcome.reason }
+    : { kind: 'cancel', reason: outcome.reason };
+}
+
+/**
+ * Milliseconds to wait from an HTTP `Retry-After` header (seconds or an HTTP date), for
+ * `new TransientTaskError(message, code, { retryAfterMs: parseRetryAfter(header) })`; undefined
+ * when there is none or it cannot be read.
+ */
+export function parseRetryAfter(header: string | null | undefined, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Math.min(MAX_TASK_DELAY_MS, Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.min(MAX_TASK_DELAY_MS, Math.max(0, at - now));
+}

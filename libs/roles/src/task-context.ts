@@ -1,0 +1,72 @@
+import type { Redis, Cluster } from 'ioredis';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { TaskId } from '@taskyard/contracts';
+import type { AnyRole, RoleDefinition } from './define-role';
+import type { HandlerOutcome } from './outcomes';
+import type { AnyTopic, TopicDefinition } from './topics';
+
+export interface SendOptions {
+  /** Wait this long before the task becomes available (0 to 30 days). */
+  delayMs?: number;
+  /** 1 is the highest priority; tasks without one go before prioritised ones. */
+  priority?: number;
+}
+
+/** The payload a role takes: its input schema's input type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type PayloadOf<R> = R extends RoleDefinition<string, infer I, any> ? z.input<I> : unknown;
+/** The payload a topic carries. */
+export type TopicPayloadOf<T> = T extends TopicDefinition<string, infer S> ? z.input<S> : unknown;
+
+export interface Published {
+  tasks: { id: TaskId; role: string }[];
+}
+
+/** What a handler gets beside its message. */
+export interface TaskContext {
+  /** A logger bound to this task: every line carries taskId, role and correlationId. */
+  readonly log: Logger;
+  /**
+   * Fires when this attempt must stop, and the attempt ends then whether or not the handler
+   * does: when the role's `timeoutMs` has passed (`signal.reason` is a TaskTimeoutError; the
+   * task is retried) or when the task was cancelled (DELETE /v1/tasks/:id; a CancelledError; not
+   * retried). It is BullMQ's processor signal. Pass it to fetch, timers and anything else that
+   * takes one, so the work stops too. A worker that is shutting down does not fire it: it waits
+   * for running attempts (up to SHUTDOWN_TIMEOUT_MS).
+   */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Reports progress (a percentage or any JSON object), visible in GET /v1/tasks/:id and Bull Board. */
+  progress(value: number | object): Promise<void>;
+  /**
+   * Enqueues a follow-up task as a message derived from this one (same correlation, causation =
+   * this task). Given the target's role definition, the payload is typed by its input schema;
+   * a role name works for roles defined elsewhere. Refusals fail this task: an unknown role
+   * (UNKNOWN_ROLE), a role that does not accept this one (SEND_FORBIDDEN) or a payload it
+   * rejects (SEND_INVALID) permanently, a full queue (QUEUE_FULL) transiently.
+   */
+  send<R extends AnyRole>(role: R, payload: PayloadOf<R>, options?: SendOptions): Promise<{ id: TaskId }>;
+  send(role: string, payload: unknown, options?: SendOptions): Promise<{ id: TaskId }>;
+  /** Publishes to a topic: one derived task for every role subscribed to it, all checked before any is enqueued. */
+  publish<T extends AnyTopic>(topic: T, payload: TopicPayloadOf<T>, options?: SendOptions): Promise<Published>;
+  publish(topic: string, payload: unknown, options?: SendOptions): Promise<Published>;
+  /**
+   * Runs `fn` (a side effect: a payment, an e-mail, a write elsewhere) at most once for this
+   * message and `key`, across attempts, redeliveries and replicas, and returns its JSON result;
+   * later calls get the stored result without running `fn`. If another attempt holds the effect
+   * the task is retried (EFFECT_IN_PROGRESS); if the attempt that held it died inside `fn`, the
+   * task fails permanently (EFFECT_IN_DOUBT) rather than risk doing it twice.
+   */
+  once<T>(key: string, fn: () => T | Promise<T>): Promise<T>;
+  /** `return ctx.snooze(ms)`: run again after `ms` without spending an attempt (see HandlerOutcome). */
+  snooze(delayMs: number, reason?: string): HandlerOutcome;
+  /** `return ctx.cancel(reason)`: end the task now as cancelled (see HandlerOutcome). */
+  cancel(reason: string): HandlerOutcome;
+  /** The worker's shared Redis connection, for roles that keep state of their own. */
+  readonly redis: Redis | Cluster;
+  /** Prefix for keys a role writes to Redis, so deployments sharing a Redis stay apart. */
+  readonly keyPrefix: string;
+}

@@ -1,8 +1,0 @@
-import { TaskyardError } from '../errors/taskyard-error';
-
-/** Thrown by loadConfig with every problem found, each naming its variable. */
-export class ConfigError extends TaskyardError {
-  constructor(readonly problems: readonly string[]) {
-    super('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  }
-}

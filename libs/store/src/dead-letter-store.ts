@@ -1,0 +1,188 @@
+import {
+  DeadLetterSchema,
+  decodeDeadLetterCursor,
+  encodeDeadLetterCursor,
+  roleOfTaskId,
+  type DeadLetter,
+  type DeadLetterPosition,
+} from '@taskyard/contracts';
+import type { RedisClient } from './redis-client';
+import { withScripts } from './scripts';
+import type { TaskyardKeys } from './taskyard-keys';
+
+export interface DeadLetterPage {
+  items: DeadLetter[];
+  nextCursor: string | null;
+}
+
+/**
+ * Dead letters in Redis: one string key per dead task (expiring DEAD_LETTER_TTL after it died)
+ * and, per role, a sorted set of its dead letters' ids scored by death time, for listing. All of
+ * a dead letter's keys are in its role's hash slot (a write is one MULTI there); a list across
+ * roles reads every role's index and merges them. Index entries do not expire by themselves:
+ * they are pruned by score on every write and read, and an entry whose record is gone is skipped
+ * and removed.
+ */
+export class DeadLetterStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: TaskyardKeys,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** Stores a dead letter; writing the same task again replaces it (one dead letter per task). */
+  async put(letter: DeadLetter): Promise<void> {
+    const score = Date.parse(letter.deadAt);
+    const index = this.keys.deadLetterIndex(letter.role);
+    await exec(
+      this.redis
+        .multi()
+        .set(this.keys.deadLetter(letter.id), JSON.stringify(letter), 'PX', this.ttlMs)
+        // A new death is replayed afresh, not as a replay claimed for an earlier one.
+        .del(this.keys.deadLetterReplay(letter.id))
+        .zadd(index, score, letter.id)
+        .zremrangebyscore(index, '-inf', this.expiredBefore(score))
+        // An index outlives its newest entry by the TTL at most: an idle role's goes away.
+        .pexpire(index, this.ttlMs),
+    );
+  }
+
+  async get(id: string): Promise<DeadLetter | undefined> {
+    if (!roleOfTaskId(id)) return undefined;
+    return parse(await this.redis.get(this.keys.deadLetter(id)));
+  }
+
+  /**
+   * One page, newest first, of `roles`' dead letters (one role, or every role of the
+   * deployment); `cursor` is a previous page's nextCursor (check it with decodeDeadLetterCursor).
+   */
+  async list({ roles, limit, cursor }: { roles: readonly string[]; limit: number; cursor?: string | undefined }): Promise<DeadLetterPage> {
+    const after = cursor === undefined ? undefined : decodeDeadLetterCursor(cursor);
+    if (cursor !== undefined && !after) throw new Error('invalid dead letter cursor');
+    // The page of each role, then the newest `limit + 1` of their union.
+    const perRole = await Promise.all(
+      roles.map(async (role) => {
+        const index = this.keys.deadLetterIndex(role);
+        await this.prune(index);
+        return after ? this.positionsAfter(index, after, limit + 1) : this.newest(index, '+inf', limit + 1);
+      }),
+    );
+    const positions = perRole.flat().sort(newestFirst).slice(0, limit + 1);
+    const page = positions.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: await this.load(page.map((position) => position.id)),
+      nextCursor: positions.length > limit && last ? encodeDeadLetterCursor(last) : null,
+    };
+  }
+
+  /** Up to `limit` ids of a role's dead letters, oldest first. */
+  async oldestIds(role: string, limit: number): Promise<string[]> {
+    const index = this.keys.deadLetterIndex(role);
+    await this.prune(index);
+    return this.redis.zrange(index, 0, limit - 1);
+  }
+
+  /** How many dead letters a role keeps. */
+  async count(role: string): Promise<number> {
+    const index = this.keys.deadLetterIndex(role);
+    const [, count] = (await exec(this.redis.multi().zremrangebyscore(index, '-inf', this.expiredBefore(Date.now())).zcard(index))) as [number, number];
+    return count;
+  }
+
+  /**
+   * Claims the replay of dead letter `id` with `message` (JSON); answers the message to enqueue
+   * (this one, or the one an earlier or concurrent replay claimed), or undefined when the dead
+   * letter is gone. Enqueue the answer under its own id, then remove() the dead letter.
+   */
+  async claimReplay(id: string, message: string): Promise<string | undefined> {
+    const claimed = (await withScripts(this.redis).taskyardClaimDeadLetterReplay(this.keys.deadLetter(id), this.keys.deadLetterReplay(id), message, this.ttlMs)) as
+      | string
+      | null;
+    return claimed ?? undefined;
+  }
+
+  /** Deletes a dead letter (and any replay claim); false when there was none. */
+  async remove(id: string): Promise<boolean> {
+    const role = roleOfTaskId(id);
+    if (!role) return false;
+    const key = this.keys.deadLetter(id);
+    const [deleted] = (await exec(
+      this.redis.multi().del(key).del(this.keys.deadLetterReplay(id)).zrem(this.keys.deadLetterIndex(role), id),
+    )) as [number, number, number];
+    return deleted === 1;
+  }
+
+  private expiredBefore(nowMs: number): number {
+    return nowMs - this.ttlMs;
+  }
+
+  private async prune(index: string): Promise<void> {
+    await this.redis.zremrangebyscore(index, '-inf', this.expiredBefore(Date.now()));
+  }
+
+  private async newest(index: string, max: string, count: number): Promise<DeadLetterPosition[]> {
+    return toPositions(await this.redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, count));
+  }
+
+  /**
+   * The entries after a position, newest first. Entries that died in the same millisecond are
+   * ordered by id (as ZREVRANGEBYSCORE orders ties), so the position's own ties come first.
+   */
+  private async positionsAfter(index: string, after: DeadLetterPosition, count: number): Promise<DeadLetterPosition[]> {
+    const [ties, older] = await Promise.all([this.redis.zrangebyscore(index, after.deadAtMs, after.deadAtMs), this.newest(index, `(${after.deadAtMs}`, count)]);
+    const sameTime = ties
+      .filter((id) => id < after.id)
+      .sort()
+      .reverse()
+      .map((id) => ({ deadAtMs: after.deadAtMs, id }));
+    return [...sameTime, ...older].slice(0, count);
+  }
+
+  /** The records of `ids` in order; ids whose record is gone (expired) are dropped from their index. */
+  private async load(ids: readonly string[]): Promise<DeadLetter[]> {
+    if (ids.length === 0) return [];
+    const raws = await Promise.all(ids.map((id) => this.redis.get(this.keys.deadLetter(id))));
+    const letters: DeadLetter[] = [];
+    const gone: string[] = [];
+    raws.forEach((raw, at) => {
+      const letter = parse(raw);
+      if (letter) letters.push(letter);
+      else if (raw === null) gone.push(ids[at]!);
+    });
+    await Promise.all(gone.map((id) => this.redis.zrem(this.keys.deadLetterIndex(roleOfTaskId(id)!), id)));
+    return letters;
+  }
+}
+
+/** Newest first; ties (the same millisecond) by id, descending, as ZREVRANGEBYSCORE orders them. */
+function newestFirst(a: DeadLetterPosition, b: DeadLetterPosition): number {
+  return b.deadAtMs - a.deadAtMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** Parses a stored record; Redis is a trust boundary, so one that is not a dead letter reads as absent. */
+function parse(raw: string | null): DeadLetter | undefined {
+  if (raw === null) return undefined;
+  try {
+    const parsed = DeadLetterSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toPositions(flat: string[]): DeadLetterPosition[] {
+  const positions: DeadLetterPosition[] = [];
+  for (let at = 0; at + 1 < flat.length; at += 2) positions.push({ id: flat[at]!, deadAtMs: Number(flat[at + 1]) });
+  return positions;
+}
+
+/** Runs a MULTI and throws its first command error (ioredis reports them per command). */
+async function exec(multi: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
+  const results = await multi.exec();
+  if (!results) throw new Error('redis transaction aborted');
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * @taskyard/store: the one place that knows Taskyard's keys in Redis and runs its Lua scripts:
+ * connections (one server or a cluster), BullMQ's queues per role, the task store (read a task
+ * in one round trip), the ledger's records, dead letters, Idempotency-Key records, `ctx.once`
+ * claims and the shared circuit breaker state.
+ */
+export type { RedisClient } from './redis-client';
+export { createRedisConnection, isCluster, waitForRedis, type ConnectionKind, type RedisConnectionOptions, type RedisTarget } from './redis-connection';
+export { isRedisFullError, isRedisUnavailableError } from './redis-errors';
+export {
+  checkRedisSafety,
+  enforceRedisSafety,
+  UnsafeRedisError,
+  type RedisSafetyFinding,
+  type RedisSafetyPolicy,
+  type RedisSafetyReport,
+  type SafetySetting,
+  type SafetyVerdict,
+} from './redis-safety';
+export { TaskyardKeys } from './taskyard-keys';
+export { RoleQueues, type QueuedJob } from './role-queues';
+export { NOT_STARTED_STATES, toTaskCounts, toTaskState } from './bullmq-states';
+export { jobOptionsFor, TASKYARD_BACKOFF, taskyardBackoffDelay, type JobBackoff } from './job-options';
+export { TaskStore } from './task-store';
+export { toTaskView } from './task-view';
+export { applyCancellation, cancelledView } from './cancelled-view';
+export { MessageRecords, type RecordWrite } from './message-records';
+export { ledgerTimings, type LedgerTimings } from './ledger-timings';
+export { DeadLetterStore, type DeadLetterPage } from './dead-letter-store';
+export { IdempotencyRecords, type IdempotencyClaim, type IdempotencyRecord } from './idempotency-records';
+export { OnceClaims } from './once-claims';
+export { CircuitStore, readCircuitStates, readSharedCircuits, type CircuitStoreOptions, type ProbeClaim } from './circuit-store';

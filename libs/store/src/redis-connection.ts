@@ -1,0 +1,78 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisClient } from './redis-client';
+
+export type ConnectionKind = 'producer' | 'worker';
+
+/** Where Redis is: one server, or the seed nodes of a cluster (which replace the URL when given). */
+export interface RedisTarget {
+  readonly redisUrl: string;
+  readonly redisClusterNodes?: readonly { readonly host: string; readonly port: number }[] | undefined;
+}
+
+export interface RedisConnectionOptions {
+  /** A name shown in `CLIENT LIST`, e.g. `taskyard-api`. */
+  name: string;
+  /**
+   * For producers: how long one command may take before it is failed. Together with the
+   * disabled offline queue this makes an outage an immediate error instead of a hung request.
+   */
+  commandTimeoutMs?: number;
+}
+
+/** Reconnect forever, quickly at first, at most every 2 s. */
+const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+
+/**
+ * Connections are built for their use:
+ * - `producer` (the API): fail fast. No offline queue and no resending after a reconnect, so a
+ *   command issued while Redis is away errors at once and is never sent later behind the
+ *   caller's back. (A command Redis executed just before dying may still have taken effect:
+ *   a 503 means "not confirmed": a client that retries should send an Idempotency-Key, or it may enqueue twice.)
+ * - `worker`: never give up (`maxRetriesPerRequest: null`, as BullMQ requires), queue commands
+ *   while reconnecting, and ride out a Redis restart.
+ * With REDIS_CLUSTER_NODES it is an ioredis Cluster client with the same behaviour per node.
+ */
+export function createRedisConnection(target: RedisTarget, kind: ConnectionKind, options: RedisConnectionOptions): RedisClient {
+  const common: RedisOptions = { connectionName: options.name, retryStrategy };
+  const specific: RedisOptions =
+    kind === 'producer'
+      ? {
+          enableOfflineQueue: false,
+          // Never resend a command after a reconnect: its caller may already have been told it failed.
+          autoResendUnfulfilledCommands: false,
+          maxRetriesPerRequest: 1,
+          ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
+        }
+      : { enableOfflineQueue: true, maxRetriesPerRequest: null };
+  const nodes = target.redisClusterNodes;
+  if (!nodes || nodes.length === 0) return new Redis(target.redisUrl, { ...common, ...specific });
+  const clusterOptions: ClusterOptions = {
+    redisOptions: { ...common, ...specific },
+    enableOfflineQueue: specific.enableOfflineQueue ?? true,
+    clusterRetryStrategy: retryStrategy,
+    // Follow MOVED/ASK (resharding, failover) a few times before failing a command.
+    maxRedirections: 16,
+  };
+  return new Cluster(nodes.map(({ host, port }) => ({ host, port })), clusterOptions);
+}
+
+/** True for a cluster connection: multi-key work must stay within one hash slot there. */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return (redis as Cluster).isCluster === true;
+}
+
+/** Resolves once `redis` is connected and ready; rejects after `timeoutMs`. */
+export function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (redis.status === 'ready') return resolve();
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis was not ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    redis.once('ready', onReady);
+  });
+}

@@ -1,0 +1,81 @@
+import { Job } from 'bullmq';
+import { deadLetterPath, parseMessageRecord, roleOfTaskId, type TaskView } from '@taskyard/contracts';
+import { applyCancellation } from './cancelled-view';
+import { MessageRecords } from './message-records';
+import type { RedisClient } from './redis-client';
+import type { QueuedJob, RoleQueues } from './role-queues';
+import { withScripts } from './scripts';
+import type { TaskyardKeys } from './taskyard-keys';
+import { toTaskView } from './task-view';
+
+/**
+ * The one place that knows what a task is made of in Redis and how to read and write it:
+ * BullMQ's job (its hash, its state, its log of failed attempts) and Taskyard's records beside
+ * it (the ledger record, the dead letter). Every one of them sits in the task's role's hash
+ * slot, and a task id names its role, so:
+ * - read(id) is one script call (read-task.lua): one round trip, whatever the number of roles;
+ * - enqueue(jobs) is where new tasks are written (an index a later search reads would be added
+ *   in the same call).
+ */
+export class TaskStore {
+  readonly records: MessageRecords;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: TaskyardKeys,
+    readonly queues: RoleQueues,
+  ) {
+    this.records = new MessageRecords(redis, keys);
+  }
+
+  /** Adds signed messages to their queues (see RoleQueues.addAll); resolves with how many went to each role. */
+  enqueue(jobs: readonly QueuedJob[]): Promise<Map<string, number>> {
+    return this.queues.addAll(jobs);
+  }
+
+  /**
+   * A task's view (state, attempts, result or error, history, dead letter link), or undefined
+   * when there is none: an id that is not a task id, of a role this deployment does not have,
+   * never created, or removed by retention. One round trip.
+   */
+  async read(id: string): Promise<TaskView | undefined> {
+    return (await this.inspect(id))?.view;
+  }
+
+  /** read(), with the state BullMQ holds the task's job in ('gone' when it has no job any more). */
+  async inspect(id: string): Promise<{ view: TaskView; jobState: string } | undefined> {
+    const role = roleOfTaskId(id);
+    if (role === undefined || !this.queues.roles.includes(role)) return undefined;
+    const keys = [...this.queues.jobKeys(role, id), this.keys.message(id), this.keys.deadLetter(id)];
+    const [flat, state, logs, rawRecord, deadLetter] = (await withScripts(this.redis).taskyardReadTask(...keys, id)) as [
+      string[],
+      string,
+      string[],
+      string | null,
+      number,
+    ];
+    const record = parseMessageRecord(rawRecord);
+    if (flat.length === 0) {
+      const view = applyCancellation(id, undefined, record);
+      return view && { view, jobState: 'gone' };
+    }
+    const job = Job.fromJSON(this.queues.get(role), toRecord(flat) as never, id);
+    const view = applyCancellation(id, toTaskView(job, state, logs), record);
+    if (!view) return undefined;
+    // Only a failed task can have a dead letter (a replayed one keeps none).
+    if (view.state === 'failed' && deadLetter === 1) view.deadLetter = deadLetterPath(id);
+    return { view, jobState: state };
+  }
+
+  /** Removes a task's job unless a worker holds it: true when it was removed. */
+  remove(id: string): Promise<boolean> {
+    return this.queues.remove(this.keys.roleOf(id), id);
+  }
+}
+
+/** HGETALL's flat reply as an object. */
+function toRecord(flat: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let at = 0; at + 1 < flat.length; at += 2) record[flat[at]!] = flat[at + 1]!;
+  return record;
+}

@@ -1,0 +1,106 @@
+import { roleOfTaskId } from '@taskyard/contracts';
+
+/**
+ * The one place that knows Taskyard's key layout in Redis: BullMQ's queues and Taskyard's own
+ * records beside them.
+ *
+ * - Everything of one role shares a hash slot: its BullMQ queue (named after the role) has the
+ *   prefix `<prefix>{<role>}` (BullMQ's advice for Redis Cluster: a hash tag in the prefix, one
+ *   per queue so the queues spread over the nodes), so its keys are `<prefix>{<role>}:<role>:…`,
+ *   and the role's own records (a task's ledger record and `ctx.once` claims, its dead letters,
+ *   its circuit) are `<prefix>{<role>}:~…`. A multi-key script or transaction over one role's
+ *   keys therefore works on a cluster. A task id names its role (`echo_<uuid>`), so every key of
+ *   a task follows from its id. (The prefix has no ":": BullMQ splits qualified names on it.)
+ * - What spans roles (Idempotency-Key records, the per-key rate limit counters) lives outside
+ *   any role's slot, and pub/sub channels are the deployment's.
+ * - Taskyard's own keys start with "~" after the role's space, which no queue name can.
+ *
+ * Everything lives under the deployment's QUEUE_PREFIX, so deployments sharing a Redis stay
+ * apart and tests can delete theirs.
+ */
+export class TaskyardKeys {
+  constructor(readonly prefix: string) {}
+
+  /** The BullMQ queue name of a role: the role's name. */
+  queueName(role: string): string {
+    return role;
+  }
+
+  /** The BullMQ prefix of a role's queue, and the space every key of the role lives in: `<prefix>{<role>}`. */
+  queuePrefix(role: string): string {
+    return `${this.prefix}{${role}}`;
+  }
+
+  /** Where one role's own (non-BullMQ) keys live. */
+  roleSpace(role: string): string {
+    return this.queuePrefix(role);
+  }
+
+  /** BullMQ's hash of the job of task `taskId` (its fields are BullMQ's). */
+  job(taskId: string): string {
+    const role = this.roleOf(taskId);
+    return `${this.queuePrefix(role)}:${this.queueName(role)}:${taskId}`;
+  }
+
+  /** Per-message record: the effects ledger ("done" with the result) or a cancellation. */
+  message(taskId: string): string {
+    return `${this.roleSpace(this.roleOf(taskId))}:~msg:${taskId}`;
+  }
+
+  /** One `ctx.once(key, fn)` of a message. */
+  once(taskId: string, key: string): string {
+    return `${this.roleSpace(this.roleOf(taskId))}:~once:${taskId}:${key}`;
+  }
+
+  /** Dead letter of task `taskId` (a string: the JSON DeadLetter). */
+  deadLetter(taskId: string): string {
+    return `${this.roleSpace(this.roleOf(taskId))}:~dead:${taskId}`;
+  }
+
+  /** The message a replay of dead letter `taskId` enqueues, claimed once so concurrent replays enqueue one task. */
+  deadLetterReplay(taskId: string): string {
+    return `${this.roleSpace(this.roleOf(taskId))}:~dead-replay:${taskId}`;
+  }
+
+  /** Sorted set of one role's dead letter ids, scored by the time they died. */
+  deadLetterIndex(role: string): string {
+    return `${this.roleSpace(role)}:~dead-index`;
+  }
+
+  /** A role's shared circuit breaker state. */
+  breaker(role: string): string {
+    return `${this.roleSpace(role)}:~breaker`;
+  }
+
+  /** The lock of a role's half-open probe: the one replica holding it runs the one probe task. */
+  breakerProbe(role: string): string {
+    return `${this.roleSpace(role)}:~breaker-probe`;
+  }
+
+  /** The stored answer to an Idempotency-Key of one API key (`keyHash`: sha256 of the header). */
+  idempotency(apiKeyId: string, keyHash: string): string {
+    return `${this.prefix}:~idem:${apiKeyId}:${keyHash}`;
+  }
+
+  /** Namespace of the per-API-key request counters. */
+  get rateLimitNamespace(): string {
+    return `${this.prefix}:~rate:`;
+  }
+
+  /** Pub/sub: task ids to abort (DELETE /v1/tasks/:id of an active task). */
+  get cancelChannel(): string {
+    return `${this.prefix}:~cancel`;
+  }
+
+  /** Pub/sub: circuit breaker transitions, so every replica follows the one that saw them. */
+  get breakerChannel(): string {
+    return `${this.prefix}:~breaker-events`;
+  }
+
+  /** The role a task id names; throws for anything else (callers validate ids from outside first). */
+  roleOf(taskId: string): string {
+    const role = roleOfTaskId(taskId);
+    if (role === undefined) throw new Error(`not a task id: "${taskId}"`);
+    return role;
+  }
+}

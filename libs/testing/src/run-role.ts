@@ -1,0 +1,267 @@
+import { Writable } from 'node:stream';
+import {
+  acceptsSource,
+  CancelledError,
+  deepFreeze,
+  errorClassOf,
+  errorCodeOf,
+  newTaskId,
+  PermanentTaskError,
+  SchemaError,
+  SIGNATURE_ALGORITHM,
+  TASK_SCHEMA_VERSION,
+  toIssues,
+  type ErrorClass,
+  type TaskMessage,
+} from '@taskyard/contracts';
+import { createLogger } from '@taskyard/observability';
+import {
+  cancel,
+  outcomeOf,
+  RoleRegistry,
+  snooze,
+  topicName,
+  type AnyRole,
+  type AnyTopic,
+  type HandlerOutcome,
+  type PayloadOf,
+  type Published,
+  type SendOptions,
+  type TaskContext,
+} from '@taskyard/roles';
+import type { Cluster, Redis } from 'ioredis';
+
+export interface RunRoleOptions {
+  /** 1 for the first attempt (default). */
+  attempt?: number;
+  /** Default: the role's attempts. */
+  maxAttempts?: number;
+  /** The message's metadata: correlation id (default: its id), causation, source (default `api:test`), tenant, labels. */
+  metadata?: { correlationId?: string; causationId?: string | null; source?: string; tenant?: string; labels?: Record<string, string> };
+  /**
+   * The other roles of the deployment: `ctx.send` to one of them by name, and `ctx.publish` to
+   * their topics, are checked as the dispatcher would (unknown role or topic, acceptFrom, payload).
+   * A send given a role definition is always checked against it.
+   */
+  roles?: readonly AnyRole[];
+  /** Results of `ctx.once` effects that already happened (by key): those calls return them without running. */
+  onceDone?: Readonly<Record<string, unknown>>;
+  /** A real Redis for roles that keep state (`ctx.redis`); without it, reading `ctx.redis` throws. */
+  redis?: Redis | Cluster;
+  keyPrefix?: string;
+  /** Aborts the run as a cancellation or timeout would (`ctx.signal`). */
+  signal?: AbortSignal;
+}
+
+export interface SentMessage {
+  id: string;
+  role: string;
+  payload: unknown;
+  options: SendOptions;
+}
+
+export interface PublishedMessage {
+  topic: string;
+  payload: unknown;
+  options: SendOptions;
+  tasks: { id: string; role: string }[];
+}
+
+/** What one run of a handler did (Oban.Testing.perform_job, rivertest). */
+export interface RoleRun {
+  /** How the task would go on: completed, failed (retried while attempts remain if transient), snoozed or cancelled. */
+  outcome: 'completed' | 'failed' | 'snoozed' | 'cancelled';
+  /** The checked output, when completed. */
+  result?: unknown;
+  /** The error, when failed or cancelled; `willRetry` as the worker would decide it. */
+  error?: { code: string; class: ErrorClass; message: string; willRetry: boolean; retryAfterMs?: number };
+  snooze?: { delayMs: number; reason: string | undefined };
+  /** The message the handler got (frozen, its payload parsed by the role's schema). */
+  message: TaskMessage;
+  sent: SentMessage[];
+  published: PublishedMessage[];
+  progress: (number | object)[];
+  /** Every `ctx.once` call: whether its effect ran in this run, and its result. */
+  once: { key: string; ran: boolean; result: unknown }[];
+  /** The JSON lines the handler logged through `ctx.log`. */
+  logs: Record<string, unknown>[];
+}
+
+/**
+ * Runs one role's handler once, against a test context, without Redis or a worker: the payload
+ * is parsed with the role's input schema, the result checked against its output schema, and
+ * everything the handler did through its context is recorded. Outcomes and errors are
+ * classified the way the worker classifies them.
+ */
+export async function runRole<R extends AnyRole>(role: R, payload: PayloadOf<R>, options: RunRoleOptions = {}): Promise<RoleRun> {
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    name: 'taskyard-test',
+    level: 'trace',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    }),
+  });
+  const parsed = role.input.safeParse(payload);
+  const message = makeMessage(role.name, parsed.success ? parsed.data : payload, options);
+  const attempt = options.attempt ?? 1;
+  const maxAttempts = options.maxAttempts ?? role.attempts;
+  const run: RoleRun = { outcome: 'completed', message, sent: [], published: [], progress: [], once: [], logs };
+  const fail = (err: unknown): RoleRun => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    const errorClass = errorClassOf(error);
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+    run.outcome = error instanceof CancelledError ? 'cancelled' : 'failed';
+    run.error = {
+      code: errorCodeOf(error),
+      class: errorClass,
+      message: error.message,
+      willRetry: errorClass === 'transient' && attempt < maxAttempts,
+      ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+    };
+    return run;
+  };
+  if (!parsed.success) return fail(schemaError(`payload does not match role "${role.name}"`, parsed.error));
+
+  const registry = new RoleRegistry(options.roles ?? []);
+  const ctx = new TestContext(role, message, attempt, maxAttempts, logger.child({ role: role.name, taskId: message.id, correlationId: message.metadata.correlationId, attempt }), registry, options, run);
+  let value: unknown;
+  try {
+    value = await role.handler(message as never, ctx);
+  } catch (err) {
+    return fail(err);
+  }
+  const outcome = outcomeOf(value);
+  if (outcome?.kind === 'snooze') {
+    run.outcome = 'snoozed';
+    run.snooze = { delayMs: outcome.delayMs, reason: outcome.reason };
+    return run;
+  }
+  if (outcome?.kind === 'cancel') return fail(new CancelledError(`cancelled by its handler: ${outcome.reason}`));
+  if (role.output) {
+    const output = role.output.safeParse(value);
+    if (!output.success) return fail(schemaError(`handler of role "${role.name}" returned an invalid result`, output.error));
+    value = output.data;
+  }
+  run.result = value;
+  return run;
+}
+
+class TestContext implements TaskContext {
+  private readonly onceResults = new Map<string, unknown>();
+
+  constructor(
+    private readonly role: AnyRole,
+    private readonly message: TaskMessage,
+    readonly attempt: number,
+    readonly maxAttempts: number,
+    readonly log: TaskContext['log'],
+    private readonly registry: RoleRegistry,
+    private readonly options: RunRoleOptions,
+    private readonly run: RoleRun,
+  ) {
+    for (const [key, result] of Object.entries(options.onceDone ?? {})) this.onceResults.set(key, result);
+  }
+
+  get signal(): AbortSignal {
+    return this.options.signal ?? new AbortController().signal;
+  }
+
+  get redis(): Redis | Cluster {
+    if (!this.options.redis) throw new Error(`role "${this.role.name}" uses ctx.redis: pass runRole a { redis } option`);
+    return this.options.redis;
+  }
+
+  get keyPrefix(): string {
+    return this.options.keyPrefix ?? 'taskyard-test';
+  }
+
+  readonly progress = async (value: number | object): Promise<void> => {
+    this.run.progress.push(value);
+  };
+
+  readonly once = async <T>(key: string, fn: () => T | Promise<T>): Promise<T> => {
+    if (this.onceResults.has(key)) {
+      const result = this.onceResults.get(key) as T;
+      this.run.once.push({ key, ran: false, result });
+      return result;
+    }
+    const value = await fn();
+    // As the worker does: the stored result is the JSON of the value.
+    const result = (value === undefined ? undefined : JSON.parse(JSON.stringify(value))) as T;
+    this.onceResults.set(key, result);
+    this.run.once.push({ key, ran: true, result });
+    return result;
+  };
+
+  readonly send = (async (target: AnyRole | string, payload: unknown, options: SendOptions = {}) => {
+    const name = typeof target === 'string' ? target : target.name;
+    const definition = typeof target === 'string' ? this.registry.get(target) : target;
+    if (typeof target === 'string' && !definition && this.options.roles) throw permanent(`role "${this.role.name}" sent a task to unknown role "${name}"`, 'UNKNOWN_ROLE');
+    const checked = definition ? this.check(definition, payload) : payload;
+    const id = newTaskId(name);
+    this.run.sent.push({ id, role: name, payload: checked, options });
+    return { id };
+  }) as TaskContext['send'];
+
+  readonly publish = (async (topic: AnyTopic | string, payload: unknown, options: SendOptions = {}): Promise<Published> => {
+    const name = topicName(topic);
+    const subscribers = this.registry.subscribersOf(name);
+    if (subscribers.length === 0 && this.options.roles) throw permanent(`role "${this.role.name}" published to topic "${name}", which no role subscribes to`, 'UNKNOWN_TOPIC');
+    const tasks = subscribers.map((subscriber) => {
+      this.check(subscriber, payload);
+      return { id: newTaskId(subscriber.name), role: subscriber.name };
+    });
+    this.run.published.push({ topic: name, payload, options, tasks });
+    return { tasks };
+  }) as TaskContext['publish'];
+
+  readonly snooze = (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason);
+
+  readonly cancel = (reason: string): HandlerOutcome => cancel(reason);
+
+  /** The dispatcher's checks of a follow-up: the target's acceptFrom and input schema. */
+  private check(target: AnyRole, payload: unknown): unknown {
+    if (!acceptsSource(target.acceptFrom, `role:${this.role.name}`)) {
+      throw permanent(`role "${this.role.name}" may not send tasks to role "${target.name}"`, 'SEND_FORBIDDEN');
+    }
+    const parsed = target.input.safeParse(payload);
+    if (!parsed.success) {
+      const summary = toIssues(parsed.error).map((issue) => `${issue.path || '(payload)'}: ${issue.message}`).join('; ');
+      throw permanent(`role "${this.role.name}" sent an invalid "${target.name}" payload (${summary})`, 'SEND_INVALID');
+    }
+    return parsed.data;
+  }
+}
+
+function permanent(message: string, code: string): PermanentTaskError {
+  return new PermanentTaskError(message, code);
+}
+
+function schemaError(message: string, error: Parameters<typeof toIssues>[0]): SchemaError {
+  return new SchemaError(message, toIssues(error));
+}
+
+function makeMessage(role: string, payload: unknown, options: RunRoleOptions): TaskMessage {
+  const id = newTaskId(role);
+  const metadata = options.metadata ?? {};
+  return deepFreeze({
+    createdAt: new Date().toISOString(),
+    id,
+    metadata: {
+      causationId: metadata.causationId ?? null,
+      correlationId: metadata.correlationId ?? id,
+      labels: { ...metadata.labels },
+      source: metadata.source ?? 'api:test',
+      ...(metadata.tenant === undefined ? {} : { tenant: metadata.tenant }),
+    },
+    payload,
+    role,
+    schemaVersion: TASK_SCHEMA_VERSION,
+    // Not signed: nothing here crosses Redis.
+    signature: { kid: 'test', alg: SIGNATURE_ALGORITHM, value: '0'.repeat(64) },
+  });
+}
