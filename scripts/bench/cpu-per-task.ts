@@ -8,7 +8,7 @@
  * `--seconds` after a 2 s warm-up); with --batch=N, `POST /tasks/batch` of N tasks, 4 in flight
  * (scenario 2), per task. --profile-dir=DIR: run each process under --cpu-prof, writing
  * into DIR/<variant>-<pair> (summarise with profile-summary.ts).
- * Steadier than tasks/s on a shared machine, so it is how a hot-path change is judged before a
+ * The variants' order rotates from pair to pair. Steadier than tasks/s on a shared machine, so it is how a hot-path change is judged before a
  * full `npm run bench`. Prints medians; writes nothing.
  */
 import { readFileSync } from 'node:fs';
@@ -65,7 +65,10 @@ async function main(): Promise<void> {
     const unit = api && !batch ? 'request' : 'task';
     const profileDir = args['profile-dir'] ? resolve(args['profile-dir']) : undefined;
     for (let pair = 0; pair < pairs; pair++) {
-      for (const { name, side } of variants) {
+      // The order rotates each pair: with a fixed order, two builds' medians swapped places when
+      // their order was swapped (by ~5-10 %), whichever ran later in the pair came out ahead.
+      const order = variants.map((_, at) => variants[(at + pair) % variants.length]!);
+      for (const { name, side } of order) {
         await redis.reset();
         if (api) {
           const handle = await side.startApi({ profileDir: profileDir && join(profileDir, `${name}-${pair + 1}`) });

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { CancelledError, roleOfTaskId, type DoneRecord } from '@taskyard/contracts';
+import { CancelledError, roleOfKnownTaskId, type DoneRecord } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { Logger } from '@taskyard/observability';
 import type { AnyRole } from '@taskyard/roles';
@@ -36,6 +36,7 @@ export function mayRepeatEarlierRun(job: Pick<Job, 'attemptsMade' | 'stalledCoun
  */
 export class EffectsLedger {
   private pending: RecordWrite[] = [];
+  private readonly roleTtlMs = new Map<AnyRole, number>();
 
   constructor(
     private readonly records: MessageRecords,
@@ -77,11 +78,19 @@ export class EffectsLedger {
    * its own around it.
    */
   recordDone(role: AnyRole, job: Job, messageId: string, output: unknown): void {
-    const { ttlMs } = ledgerTimings(role, job.opts.attempts ?? role.attempts, this.config);
+    const ttlMs = this.ttlMs(role, job.opts.attempts ?? role.attempts);
     const record: DoneRecord = { status: 'done', completedAt: Date.now(), result: output };
     if (this.pending.push({ taskId: messageId, value: JSON.stringify(record), ttlMs }) === 1) {
       setImmediate(() => this.flush());
     }
+  }
+
+  /** The record's TTL for a message of `role` with `attempts` (the role's own attempts: worked out once). */
+  private ttlMs(role: AnyRole, attempts: number): number {
+    if (attempts !== role.attempts) return ledgerTimings(role, attempts, this.config).ttlMs;
+    let ttlMs = this.roleTtlMs.get(role);
+    if (ttlMs === undefined) this.roleTtlMs.set(role, (ttlMs = ledgerTimings(role, attempts, this.config).ttlMs));
+    return ttlMs;
   }
 
   private flush(): void {
@@ -104,7 +113,7 @@ function byRole(writes: readonly RecordWrite[]): RecordWrite[][] {
   if (writes.length === 1) return [writes as RecordWrite[]];
   const groups = new Map<string, RecordWrite[]>();
   for (const write of writes) {
-    const role = roleOfTaskId(write.taskId) ?? '';
+    const role = roleOfKnownTaskId(write.taskId) ?? '';
     let group = groups.get(role);
     if (!group) groups.set(role, (group = []));
     group.push(write);

@@ -57,8 +57,6 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardW
     deadLetters,
     handler,
     circuit: deps.circuits.guard(role.name),
-    // The worker is made just below; an attempt only runs once it exists.
-    abort: (jobId, reason) => worker.abort(jobId, reason),
   });
   const worker = new TaskyardWorker(queue.name, processor, {
     connection: deps.redis,

@@ -1,9 +1,9 @@
 import type { TaskId } from '@taskyard/contracts';
-import type { Dispatcher } from '@taskyard/dispatch';
+import type { TaskyardConfig } from '@taskyard/config';
+import type { Dispatcher, DispatchRequest, PreparedTask } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import { cancel, snooze, topicName, type AnyRole, type AnyTopic, type HandlerOutcome, type Published, type SendOptions, type TaskContext } from '@taskyard/roles';
 import { ledgerTimings, type OnceClaims, type RedisClient } from '@taskyard/store';
-import type { TaskyardConfig } from '@taskyard/config';
 import { toTaskError } from './dispatch-failure';
 import { runOnce } from './once/run-once';
 import type { Attempt } from './pipeline/attempt';
@@ -15,15 +15,19 @@ export interface ContextDeps {
   onceClaims: OnceClaims;
 }
 
+type Methods = Pick<TaskContext, 'once' | 'progress' | 'send' | 'publish' | 'snooze' | 'cancel'>;
+
 /**
  * The context one attempt's handler receives. Its follow-up messages go through the dispatcher
  * like every other (access, depth, validation, signing), derived from this attempt's message;
- * a refusal fails this task (see toTaskError). Methods are arrow properties: handlers may
- * destructure them (`const { send } = ctx`).
+ * a refusal fails this task (see toTaskError). Handlers may destructure the methods
+ * (`const { send } = ctx`): they are bound to this attempt on first read, so the many handlers
+ * that use none cost no closure per task.
  */
 class AttemptContext implements TaskContext {
   readonly attempt: number;
   readonly maxAttempts: number;
+  private methods: Methods | undefined;
 
   constructor(
     private readonly deps: ContextDeps,
@@ -50,36 +54,55 @@ class AttemptContext implements TaskContext {
     return this.deps.config.queuePrefix;
   }
 
-  readonly once = <T>(key: string, fn: () => T | Promise<T>): Promise<T> => {
-    const { deps, role, current } = this;
-    const timings = ledgerTimings(role, current.maxAttempts, deps.config);
-    return runOnce({ claims: deps.onceClaims, taskId: current.message!.id, ...timings }, key, fn);
-  };
+  get once(): TaskContext['once'] {
+    return this.bound().once;
+  }
 
-  readonly progress = (value: number | object): Promise<void> => this.current.job.updateProgress(value);
+  get progress(): TaskContext['progress'] {
+    return this.bound().progress;
+  }
 
-  readonly send = (async (target: AnyRole | string, payload: unknown, options: SendOptions = {}): Promise<{ id: TaskId }> => {
-    const [task] = await this.dispatch([{ role: typeof target === 'string' ? target : target.name, payload, options }]);
-    return { id: task!.message.id };
-  }) as TaskContext['send'];
+  get send(): TaskContext['send'] {
+    return this.bound().send;
+  }
 
-  readonly publish = (async (topic: AnyTopic | string, payload: unknown, options: SendOptions = {}): Promise<Published> => {
+  get publish(): TaskContext['publish'] {
+    return this.bound().publish;
+  }
+
+  get snooze(): TaskContext['snooze'] {
+    return snooze;
+  }
+
+  get cancel(): TaskContext['cancel'] {
+    return cancel;
+  }
+
+  private bound(): Methods {
+    return (this.methods ??= {
+      once: <T>(key: string, fn: () => T | Promise<T>): Promise<T> => {
+        const { deps, role, current } = this;
+        const timings = ledgerTimings(role, current.maxAttempts, deps.config);
+        return runOnce({ claims: deps.onceClaims, taskId: current.message!.id, ...timings }, key, fn);
+      },
+      progress: (value: number | object): Promise<void> => this.current.job.updateProgress(value),
+      send: (async (target: AnyRole | string, payload: unknown, options: SendOptions = {}): Promise<{ id: TaskId }> => {
+        const [task] = await this.dispatch(() => [{ role: typeof target === 'string' ? target : target.name, payload, options }]);
+        return { id: task!.message.id };
+      }) as TaskContext['send'],
+      publish: (async (topic: AnyTopic | string, payload: unknown, options: SendOptions = {}): Promise<Published> => {
+        const tasks = await this.dispatch(() => this.deps.dispatcher.topicRequests(topicName(topic), { payload, options }));
+        return { tasks: tasks.map(({ message }) => ({ id: message.id, role: message.role })) };
+      }) as TaskContext['publish'],
+      snooze: (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason),
+      cancel: (reason: string): HandlerOutcome => cancel(reason),
+    });
+  }
+
+  /** Dispatches follow-ups derived from this attempt's message; a refusal becomes this task's error. */
+  private async dispatch(requests: () => DispatchRequest[]): Promise<PreparedTask[]> {
     try {
-      const requests = this.deps.dispatcher.topicRequests(topicName(topic), { payload, options });
-      const tasks = await this.dispatch(requests);
-      return { tasks: tasks.map(({ message }) => ({ id: message.id, role: message.role })) };
-    } catch (err) {
-      throw toTaskError(err);
-    }
-  }) as TaskContext['publish'];
-
-  readonly snooze = (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason);
-
-  readonly cancel = (reason: string): HandlerOutcome => cancel(reason);
-
-  private async dispatch(requests: Parameters<Dispatcher['dispatch']>[1]) {
-    try {
-      return await this.deps.dispatcher.dispatch({ kind: 'role', role: this.role.name, parent: this.current.message! }, requests);
+      return await this.deps.dispatcher.dispatch({ kind: 'role', role: this.role.name, parent: this.current.message! }, requests());
     } catch (err) {
       throw toTaskError(err);
     }

@@ -8,6 +8,7 @@ export {
   LabelsSchema,
   newTaskId,
   RoleNameSchema,
+  roleOfKnownTaskId,
   roleOfTaskId,
   TaskIdSchema,
   TenantSchema,

@@ -1,4 +1,4 @@
-import { roleOfTaskId } from '@taskyard/contracts';
+import { roleOfKnownTaskId } from '@taskyard/contracts';
 
 /**
  * The one place that knows Taskyard's key layout in Redis: BullMQ's queues and Taskyard's own
@@ -97,9 +97,9 @@ export class TaskyardKeys {
     return `${this.prefix}:~breaker-events`;
   }
 
-  /** The role a task id names; throws for anything else (callers validate ids from outside first). */
+  /** The role a task id names; throws for anything else (callers check ids from outside with roleOfTaskId first). */
   roleOf(taskId: string): string {
-    const role = roleOfTaskId(taskId);
+    const role = roleOfKnownTaskId(taskId);
     if (role === undefined) throw new Error(`not a task id: "${taskId}"`);
     return role;
   }

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { TaskMessage } from '@taskyard/contracts';
 import type { Logger } from '@taskyard/observability';
+import type { AttemptAbort } from '../bullmq-worker';
 
 /**
  * One attempt of one job, as the processor's steps see it: the job, BullMQ's token and signal,
@@ -17,8 +18,8 @@ export class Attempt {
   constructor(
     readonly job: Job,
     readonly token: string | undefined,
-    /** BullMQ's processor signal: it fires when the attempt is timed out or cancelled (worker.cancelJob). */
-    readonly signal: AbortSignal,
+    /** BullMQ's processor signal: it fires when the attempt is cancelled (worker.cancelJob) or timed out. */
+    readonly abortHandle: AttemptAbort,
     private readonly roleLog: Logger,
   ) {
     this.number = job.attemptsMade + 1;
@@ -36,8 +37,13 @@ export class Attempt {
       : this.roleLog.child({ taskId: this.job.id, attempt: this.number }));
   }
 
+  /** The handler's AbortSignal (`ctx.signal`), made on first read; it fires with the attempt's abort. */
+  get signal(): AbortSignal {
+    return this.abortHandle.toAbortSignal();
+  }
+
   /** Whether the attempt was told to stop (timed out or cancelled), and why. */
   get abortReason(): unknown {
-    return this.signal.aborted ? this.signal.reason : undefined;
+    return this.abortHandle.aborted ? this.abortHandle.reason : undefined;
   }
 }

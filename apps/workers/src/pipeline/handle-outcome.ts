@@ -2,6 +2,7 @@ import { DelayedError } from 'bullmq';
 import { CancelledError, PermanentTaskError } from '@taskyard/contracts';
 import { MAX_SNOOZES, outcomeOf } from '@taskyard/roles';
 import type { Attempt } from './attempt';
+import type { FailureRecorder } from './failure-recorder';
 
 /**
  * A snooze on its way to BullMQ: the job was moved to delayed (moveToDelayed, which spends no
@@ -24,7 +25,7 @@ export class SnoozedError extends DelayedError {
  * delivery counts too); past that the task fails permanently (SNOOZE_LIMIT). A cancel ends the
  * task as cancelled. A result passes through.
  */
-export async function handleOutcome(attempt: Attempt, result: unknown, beforeSnooze: (delayMs: number, reason: string | undefined) => Promise<void>): Promise<unknown> {
+export async function handleOutcome(attempt: Attempt, result: unknown, failures: Pick<FailureRecorder, 'snoozed'>): Promise<unknown> {
   const outcome = outcomeOf(result);
   if (!outcome) return result;
   if (outcome.kind === 'cancel') throw new CancelledError(`cancelled by its handler: ${outcome.reason}`);
@@ -34,7 +35,7 @@ export async function handleOutcome(attempt: Attempt, result: unknown, beforeSno
     throw new PermanentTaskError(`the task snoozed ${unspent} times, the most one task may (${MAX_SNOOZES})`, 'SNOOZE_LIMIT');
   }
   // The record goes first, as for a failed attempt: once the job is delayed, its history says why.
-  await beforeSnooze(outcome.delayMs, outcome.reason);
+  await failures.snoozed(attempt, outcome.delayMs, outcome.reason);
   await job.moveToDelayed(Date.now() + outcome.delayMs, token);
   throw new SnoozedError(outcome.delayMs, outcome.reason);
 }

@@ -3,6 +3,7 @@ import type { MessageSigner } from '@taskyard/crypto';
 import type { Logger } from '@taskyard/observability';
 import type { AnyRole, RoleHandler } from '@taskyard/roles';
 import type { AttemptGuard } from '../breaker/circuits';
+import { attemptAbortOf } from '../bullmq-worker';
 import type { Cancellations } from '../cancellations';
 import type { DeadLetterWriter } from '../dead-letter-writer';
 import type { EffectsLedger } from '../effects-ledger';
@@ -31,12 +32,7 @@ export interface ProcessorDeps {
   handler: RoleHandler<unknown, unknown>;
   /** The role's circuit breaker (a pass-through for roles without one). */
   circuit: AttemptGuard;
-  /** Fires the attempt's signal with `reason` (BullMQ's worker.cancelJob). */
-  abort: (jobId: string, reason: Error) => void;
 }
-
-/** BullMQ always hands a processor that takes three arguments a signal; this stands in should it not. */
-const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * The processor of one role's worker (Sidekiq's processor: a chain of small steps, each one
@@ -46,15 +42,14 @@ const NEVER_ABORTED = new AbortController().signal;
  *   output check → record
  *
  * and one failure recorder for everything that does not complete. It takes BullMQ's processor
- * signal (three parameters), which timeouts and cancellations fire through worker.cancelJob.
+ * signal (three parameters), which cancellations fire through worker.cancelJob (see AttemptAbort).
  */
 export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown> {
-  const { signer, ledger, cancellations, context, logger, series, handler, circuit, abort } = deps;
+  const { signer, ledger, cancellations, context, logger, series, handler, circuit } = deps;
   const failures = new FailureRecorder(series, deps.deadLetters);
-  const snoozed = (attempt: Attempt) => (delayMs: number, reason: string | undefined) => failures.snoozed(attempt, delayMs, reason);
 
   return async (job, token, signal) => {
-    const attempt = new Attempt(job, token, signal ?? NEVER_ABORTED, logger);
+    const attempt = new Attempt(job, token, attemptAbortOf(signal), logger);
     const debug = logger.isLevelEnabled('debug');
     series.active.inc();
     try {
@@ -68,8 +63,8 @@ export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, 
         return earlier.result;
       }
       const ctx = createTaskContext(context, role, attempt);
-      const result = await circuit(() => runUnderTimeout(role.timeoutMs, attempt.signal, (reason) => abort(attempt.taskId, reason), () => handler(message, ctx)));
-      const output = checkOutput(role, await handleOutcome(attempt, result, snoozed(attempt)));
+      const result = await circuit(() => runUnderTimeout(role.timeoutMs, attempt.abortHandle, () => handler(message, ctx)));
+      const output = checkOutput(role, await handleOutcome(attempt, result, failures));
       recordSuccess(attempt, role, output, ledger, series, debug);
       return output;
     } catch (err) {

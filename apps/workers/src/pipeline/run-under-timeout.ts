@@ -1,39 +1,47 @@
 import { TaskTimeoutError } from '@taskyard/contracts';
+import type { AttemptAbort } from '../bullmq-worker';
 
 /**
- * Step 5, the run: `work` under the role's timeout and the attempt's signal (BullMQ's processor
- * signal). When `timeoutMs` passes, `abort` is asked to fire the signal with a TaskTimeoutError
- * (worker.cancelJob), so every abort — timeout or cancellation — reaches the handler the same
- * way. The attempt ends when the signal fires, with its reason, even if the handler ignores it
- * (it keeps running in the background until it notices), and before the handler starts if the
- * signal fired first. A handler that rethrows the abort reason, or an AbortError, ends with the
- * reason too.
+ * Step 5, the run: `work` under the role's timeout and the attempt's abort (BullMQ's processor
+ * signal, which cancellations fire through worker.cancelJob). When `timeoutMs` passes, the
+ * abort fires with a TaskTimeoutError, so every abort — timeout or cancellation — reaches the
+ * handler the same way (`ctx.signal`). The attempt ends when the abort fires, with its reason,
+ * even if the handler ignores it (it keeps running in the background until it notices), and
+ * before the handler starts if the abort came first. A handler that rejects once the abort
+ * fired (it rethrew the reason, or an AbortError) ends with the abort's reason too.
  */
-export function runUnderTimeout<T>(timeoutMs: number, signal: AbortSignal, abort: (reason: Error) => void, work: () => Promise<T>): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as unknown);
+export function runUnderTimeout<T>(timeoutMs: number, abort: AttemptAbort, work: () => Promise<T>): Promise<T> {
+  if (abort.aborted) return Promise.reject(abort.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => finish(() => reject(signal.reason as unknown));
-    const timer = setTimeout(() => {
-      const timedOut = new TaskTimeoutError(timeoutMs);
-      abort(timedOut);
-      // The signal fired (and onAbort settled) unless the abort did not reach it.
-      if (!signal.aborted) finish(() => reject(timedOut));
-    }, timeoutMs);
-    const finish = (outcome: () => void) => {
+    let settled = false;
+    const timer = setTimeout(() => abort.abort(new TaskTimeoutError(timeoutMs)), timeoutMs);
+    abort.onAbort((reason) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      outcome();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+      reject(reason);
+    });
     let running: Promise<T>;
     try {
       running = work();
     } catch (err) {
-      return finish(() => reject(err));
+      running = Promise.reject(err);
     }
     running.then(
-      (value) => finish(() => resolve(value)),
-      (err: unknown) => finish(() => reject(signal.aborted ? (signal.reason as unknown) : err)),
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        abort.onAbort(undefined);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        abort.onAbort(undefined);
+        reject(abort.aborted ? abort.reason : err);
+      },
     );
   });
 }
