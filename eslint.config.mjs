@@ -25,13 +25,18 @@ export default [
               bannedExternalImports: ['ioredis', 'bullmq', 'fastify', 'fastify-*', '@fastify/*', '@bull-board/*', 'pino', 'pino-*', 'prom-client', 'opossum'],
             },
             // Libs are what both apps agree on: no HTTP server and no circuit breaker (each app's own).
+            // Their tests may use the testing entry point (type:test-lib); no app may.
             {
               sourceTag: 'type:lib',
+              onlyDependOnLibsWithTags: ['type:lib', 'type:test-lib'],
+              bannedExternalImports: ['fastify', 'fastify-*', '@fastify/*', '@bull-board/*', 'opossum'],
+            },
+            {
+              sourceTag: 'type:test-lib',
               onlyDependOnLibsWithTags: ['type:lib'],
               bannedExternalImports: ['fastify', 'fastify-*', '@fastify/*', '@bull-board/*', 'opossum'],
             },
-            // The testing entry point is for tests: no app ships it.
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'], notDependOnLibsWithTags: ['scope:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'scope:api', bannedExternalImports: ['opossum'] },
             { sourceTag: 'scope:workers', bannedExternalImports: ['fastify', 'fastify-*', '@fastify/*', '@bull-board/*'] },
           ],

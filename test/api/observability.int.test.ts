@@ -85,6 +85,20 @@ describe('docs and health', () => {
     expect(Object.keys(response.body.paths['/v1/tasks'].post.responses)).toEqual(expect.arrayContaining(['202', '400', '401']));
   });
 
+  it("GET /docs/json shows each role's payload schema: the submit body is a union on role", async () => {
+    const doc = (await api.request('GET', '/docs/json', { auth: false })).body;
+    const body = doc.paths['/v1/tasks'].post.requestBody.content['application/json'].schema;
+    const variants = (body.oneOf ?? body.anyOf) as { properties: { role: { enum?: string[]; const?: string }; payload: any } }[];
+    const byRole = new Map(variants.map((variant) => [variant.properties.role.const ?? variant.properties.role.enum?.[0], variant.properties.payload]));
+    expect([...byRole.keys()].sort()).toEqual([...roleRegistry.names()].sort());
+    expect(byRole.get('echo')).toMatchObject({ type: 'object', properties: { message: { type: 'string' }, sleepMs: { type: 'integer', maximum: 60000 }, failTimes: { type: 'integer' } } });
+    expect(byRole.get('docs.ingest')).toMatchObject({ required: expect.arrayContaining(['title', 'text']) });
+    // The batch takes a list of the same.
+    const batch = doc.paths['/v1/tasks/batch'].post.requestBody.content['application/json'].schema;
+    expect(batch.properties.tasks).toMatchObject({ type: 'array', maxItems: 1000 });
+    expect(batch.properties.tasks.items.oneOf ?? batch.properties.tasks.items.anyOf).toHaveLength(variants.length);
+  });
+
   it('GET /docs serves the Swagger UI page', async () => {
     const response = await api.request('GET', '/docs', { auth: false });
     expect(response.status).toBe(200);

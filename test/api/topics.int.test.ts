@@ -43,6 +43,21 @@ describe('topic messaging', () => {
     expect({ queued: counts.queued, completed: counts.completed }).toEqual({ queued: 0, completed: before });
   });
 
+  it('takes an Idempotency-Key: a repeat answers the same tasks and enqueues none again', async () => {
+    const headers = { 'idempotency-key': 'publish-once-1' };
+    const body = { payload: { orderId: 'o-idem' } };
+    const first = await api.request('POST', '/v1/topics/order.created', { body, headers });
+    expect(first.status).toBe(202);
+    const total = async () => Object.values(await roleCounts(api, 'audit')).reduce((sum, count) => sum + count, 0);
+    const before = await total();
+    const again = await api.request('POST', '/v1/topics/order.created', { body, headers });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(await total()).toBe(before);
+    expectError(await api.request('POST', '/v1/topics/order.created', { body: { payload: { orderId: 'other' } }, headers }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
   it('shows each role its topics in GET /v1/roles', async () => {
     const roles = (await api.request('GET', '/v1/roles')).body.roles as { name: string; topics?: string[] }[];
     expect(roles.find((role) => role.name === 'notify')?.topics).toEqual(['order.created', 'order.shipped']);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error';
 import { withDevKeys } from './dev-keys';
+import { ROLE_SETTING_BOUNDS, ROLE_SETTING_OVERRIDES } from '@taskyard/contracts';
 import { loadConfig } from './load-config';
 
 const knownRoles = ['echo', 'docs.ingest'];
@@ -66,6 +67,44 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...keys, ROLE_ECHO_CONCURRENCY: '20', ROLE_DOCS_INGEST_BACKOFF_JITTER: '0.5' }, { knownRoles });
     expect(config.roleOverrides).toEqual({ echo: { concurrency: 20 }, 'docs.ingest': { backoffJitter: 0.5 } });
     expect(problemsOf({ ...keys, ROLE_ECHO_CONCURRENCY: '1.5', ROLE_NOPE_ATTEMPTS: '2', ROLE_ECHO_COLOUR: 'red' })).toHaveLength(3);
+  });
+});
+
+describe('role settings overrides, derived from the settings bounds', () => {
+  it('has a ROLE_<ROLE>_<SETTING> variable for every bounded setting, named from its key', () => {
+    expect([...ROLE_SETTING_OVERRIDES.keys()]).toEqual(
+      expect.arrayContaining(['CONCURRENCY', 'ATTEMPTS', 'TIMEOUT_MS', 'BACKOFF_DELAY_MS', 'BACKOFF_JITTER', 'RATE_LIMIT_MAX', 'RATE_LIMIT_DURATION_MS', 'MAX_QUEUE_DEPTH', 'BREAKER_THRESHOLD_PERCENT', 'BREAKER_VOLUME', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS', 'ACCEPT_FROM', 'TOPICS']),
+    );
+    expect(ROLE_SETTING_OVERRIDES.size).toBe(Object.keys(ROLE_SETTING_BOUNDS).length + 2);
+  });
+
+  it('holds a variable to the bounds a role definition is held to, saying them', () => {
+    for (const [key, schema] of Object.entries(ROLE_SETTING_BOUNDS)) {
+      const variable = `ROLE_ECHO_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+      expect(problemsOf({ ...keys, [variable]: String(schema.maxValue! + 1) })).toEqual([`${variable}: expected ${schema.format === 'safeint' ? 'an integer' : 'a number'} from ${schema.minValue} to ${schema.maxValue}, got "${schema.maxValue! + 1}"`]);
+      expect(problemsOf({ ...keys, [variable]: String(schema.maxValue) })).toEqual([]);
+    }
+    expect(problemsOf({ ...keys, ROLE_ECHO_CONCURRENCY: '' })).toEqual([]);
+    expect(problemsOf({ ...keys, ROLE_ECHO_CONCURRENCY: ' ' })).toHaveLength(1);
+  });
+});
+
+describe('Redis Cluster and key layout', () => {
+  it('reads REDIS_CLUSTER_NODES as seed nodes, IPv6 in brackets, and refuses what is not host:port', () => {
+    expect(loadConfig({ ...keys, REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2:7001,[::1]:7002' }, { knownRoles }).redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-2', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(loadConfig(keys, { knownRoles }).redisClusterNodes).toBeUndefined();
+    expect(problemsOf({ ...keys, REDIS_CLUSTER_NODES: '10.0.0.1:7000,nowhere,host:99999' })).toEqual([
+      expect.stringMatching(/^REDIS_CLUSTER_NODES: entry 2 \("nowhere"\) is not host:port/),
+      expect.stringMatching(/^REDIS_CLUSTER_NODES: entry 3 \("host:99999"\)/),
+    ]);
+  });
+
+  it('refuses a QUEUE_PREFIX with braces: each role takes a hash tag of its own after it', () => {
+    expect(problemsOf({ ...keys, QUEUE_PREFIX: '{taskyard}' })).toEqual([expect.stringMatching(/^QUEUE_PREFIX: .*no "\{\}"/)]);
   });
 });
 

@@ -2,20 +2,10 @@ import { RoleSettingsSchema, type RoleSettings } from '@taskyard/contracts';
 import type { AnyRole } from './define-role';
 
 /**
- * The role named N among R: its own definition when R's names are literal and N is one of them,
- * else a role or undefined.
- */
-export type RoleNamed<R extends AnyRole, N extends string> = string extends R['name']
-  ? R | undefined
-  : N extends R['name']
-    ? Extract<R, { name: N }>
-    : R | undefined;
-
-/**
  * The roles of a deployment, by name. It keeps their types: a registry made of `[echoRole,
- * docsIngestRole]` answers `get('echo')` with echo's definition, schemas and all.
+ * docsIngestRole]` answers `role('echo')` with echo's definition, schemas and all.
  */
-export class RoleRegistry<R extends AnyRole = AnyRole> {
+export class RoleRegistry<out R extends AnyRole = AnyRole> {
   private readonly byName: ReadonlyMap<string, R>;
   private readonly byTopic: ReadonlyMap<string, readonly R[]>;
 
@@ -35,9 +25,15 @@ export class RoleRegistry<R extends AnyRole = AnyRole> {
     this.byTopic = byTopic;
   }
 
-  get<N extends string>(name: N): RoleNamed<R, N>;
   get(name: string): R | undefined {
-    return this.byName.get(name) as never;
+    return this.byName.get(name);
+  }
+
+  /** The role named `name` with its own definition's types (its schemas, its name); throws for a name it does not have. */
+  role<N extends R['name']>(name: N): Extract<R, { name: N }> {
+    const role = this.byName.get(name);
+    if (!role) throw new Error(`unknown role "${name}"`);
+    return role as Extract<R, { name: N }>;
   }
 
   has(name: string): boolean {

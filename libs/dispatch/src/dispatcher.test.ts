@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { DispatchError, roleOfTaskId, type DispatchFailure } from '@taskyard/contracts';
+import { createMessage, MessageSigner } from '@taskyard/crypto';
+import { defineRole, RoleRegistry } from '@taskyard/roles';
+import { RoleQueues, TaskStore, TaskyardKeys } from '@taskyard/store';
+import { Dispatcher, type DispatchRequest } from './dispatcher';
+import type { Origin } from './origin';
+
+const prefix = `t-${randomBytes(4).toString('hex')}`;
+const redis = new Redis(inject('redisUrl'));
+const keys = new TaskyardKeys(prefix);
+const signer = new MessageSigner([{ id: 'k1', secret: 'a-signing-secret-of-some-length' }]);
+const handler = async () => undefined;
+const roles = new RoleRegistry([
+  defineRole({ name: 'greet', description: 'd', input: z.object({ name: z.string().min(1) }).strict(), topics: ['hello'], handler }),
+  defineRole({ name: 'audit', description: 'd', input: z.object({ name: z.string() }), topics: ['hello'], acceptFrom: ['api:main', 'role:greet'], handler }),
+  defineRole({ name: 'bounded', description: 'd', input: z.unknown(), maxQueueDepth: 2, handler }),
+]);
+const queues = new RoleQueues(redis, keys, roles.names());
+const store = new TaskStore(redis, keys, queues);
+const enqueued: Map<string, number>[] = [];
+const dispatcher = new Dispatcher({ registry: roles, store, signer, config: { retention: { ageSeconds: 600, count: 1000 } }, onEnqueued: (counts) => enqueued.push(new Map(counts)) });
+
+afterAll(async () => {
+  await queues.close();
+  const found = [...(await redis.keys(`${prefix}:*`)), ...(await redis.keys(`${prefix}{*`))];
+  if (found.length > 0) await redis.del(...found);
+  redis.disconnect();
+});
+
+const api: Origin = { kind: 'api', keyId: 'main' };
+const parent = createMessage({ role: 'greet', payload: { name: 'Ada' }, source: 'api:main', correlationId: 'order-1', labels: { team: 'x' } }, signer);
+const fromGreet: Origin = { kind: 'role', role: 'greet', parent };
+
+/** The refusal `run` throws: its code and details. */
+function refusal(run: () => unknown): { code: DispatchFailure; message: string; details: unknown } {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof DispatchError) return { code: err.code, message: err.message, details: err.details };
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('the dispatcher: making messages', () => {
+  it('makes new work from an API key: signed, its id naming its role, its own correlation, its job options', () => {
+    const [task] = dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'Ada' }, options: { delayMs: 5000, attempts: 5 }, metadata: { labels: { a: 'b' } } }]);
+    const { message, options, accepted } = task!;
+    expect(roleOfTaskId(message.id)).toBe('greet');
+    expect(message.metadata).toEqual({ causationId: null, correlationId: message.id, labels: { a: 'b' }, source: 'api:main' });
+    expect(signer.verify({ ...message, signature: undefined }, message.signature)).toBe(true);
+    expect(options).toMatchObject({ jobId: message.id, attempts: 5, delay: 5000 });
+    expect(accepted).toEqual({ id: message.id, role: 'greet', state: 'delayed' });
+  });
+
+  it("derives a role's follow-up from its message: caused by it, in its correlation, from the role", () => {
+    const [task] = dispatcher.prepare(fromGreet, [{ role: 'audit', payload: { name: 'Ada' } }]);
+    expect(task!.message.metadata).toEqual({ causationId: parent.id, correlationId: 'order-1', labels: { team: 'x' }, source: 'role:greet' });
+  });
+
+  it('makes one request per subscriber of a topic, and refuses a topic nobody subscribes to, naming the topics', () => {
+    expect(dispatcher.topicRequests('hello', { payload: { name: 'Ada' } }).map((request) => request.role)).toEqual(['greet', 'audit']);
+    expect(refusal(() => dispatcher.topicRequests('nobody', { payload: {} }))).toEqual({
+      code: 'UNKNOWN_TOPIC',
+      message: 'no role subscribes to topic "nobody"',
+      details: { topics: ['hello'] },
+    });
+  });
+});
+
+describe('the dispatcher: refusals, one vocabulary for every door', () => {
+  it('an unknown role: UNKNOWN_ROLE naming the known ones; inside a batch, an invalid task naming its index', () => {
+    expect(refusal(() => dispatcher.prepare(api, [{ role: 'nope', payload: {} }]))).toMatchObject({ code: 'UNKNOWN_ROLE', details: { known: ['greet', 'audit', 'bounded'] } });
+    const batch = [{ role: 'greet', payload: { name: 'a' } }, { role: 'nope', payload: {} }];
+    expect(refusal(() => dispatcher.prepare(api, batch, { batch: true }))).toMatchObject({
+      code: 'INVALID',
+      details: [{ index: 1, field: 'tasks.1.role', message: expect.stringContaining('unknown role') }],
+    });
+  });
+
+  it("a sender the role's acceptFrom does not name: FORBIDDEN, for API keys and roles alike", () => {
+    expect(refusal(() => dispatcher.prepare({ kind: 'api', keyId: 'other' }, [{ role: 'audit', payload: { name: 'a' } }]))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'API key "other" may not send tasks to role "audit"',
+      details: { field: 'role', acceptFrom: ['api:main', 'role:greet'] },
+    });
+    const fromBounded: Origin = { kind: 'role', role: 'bounded', parent };
+    expect(refusal(() => dispatcher.prepare(fromBounded, [{ role: 'audit', payload: { name: 'a' } }]))).toMatchObject({ code: 'FORBIDDEN', message: 'role "bounded" may not send tasks to role "audit"' });
+  });
+
+  it('a payload its role rejects, or nested too deeply: INVALID naming the fields', () => {
+    expect(refusal(() => dispatcher.prepare(api, [{ role: 'greet', payload: { name: '' } }]))).toMatchObject({
+      code: 'INVALID',
+      details: [{ field: 'payload.name', message: expect.any(String) }],
+    });
+    let deep: unknown = {};
+    for (let i = 0; i < 80; i++) deep = { deep };
+    expect(refusal(() => dispatcher.prepare(api, [{ role: 'bounded', payload: deep }]))).toMatchObject({ code: 'INVALID', message: expect.stringContaining('nested deeper than 64') });
+  });
+
+  it("a handler's send options out of bounds: INVALID (a client's are checked by the API's body schema)", () => {
+    const request: DispatchRequest = { role: 'audit', payload: { name: 'a' }, options: { delayMs: 10 ** 12 } };
+    expect(refusal(() => dispatcher.prepare(fromGreet, [request]))).toMatchObject({ code: 'INVALID', details: [{ field: 'options.delayMs' }] });
+  });
+
+  it('refuses a whole batch for one bad task, and enqueues nothing of it', async () => {
+    const before = await queues.counts('greet');
+    await expect(dispatcher.dispatch(api, [{ role: 'greet', payload: { name: 'ok' } }, { role: 'greet', payload: { name: 1 } }])).rejects.toBeInstanceOf(DispatchError);
+    expect(await queues.counts('greet')).toEqual(before);
+  });
+
+  it("past a role's maxQueueDepth: QUEUE_FULL naming the depth, the limit and what was asked", async () => {
+    await dispatcher.dispatch(api, [{ role: 'bounded', payload: 1 }]);
+    const error = await dispatcher.dispatch(api, [{ role: 'bounded', payload: 2 }, { role: 'bounded', payload: 3 }]).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(DispatchError);
+    expect(error).toMatchObject({ code: 'QUEUE_FULL', details: { role: 'bounded', depth: 1, limit: 2, requested: 2 } });
+    await dispatcher.dispatch(api, [{ role: 'bounded', payload: 2 }]);
+  });
+});
+
+describe('the dispatcher: enqueueing', () => {
+  /** The commands `run` sends on the dispatcher's connection. */
+  async function commandsOf(run: () => Promise<unknown>): Promise<string[]> {
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command, stream) => {
+      sent.push(command.name);
+      return send(command, stream);
+    };
+    try {
+      await run();
+    } finally {
+      redis.sendCommand = send;
+    }
+    return sent;
+  }
+
+  it('adds one task with one command (the submit path pays no round trip of its own)', async () => {
+    const sent = await commandsOf(() => dispatcher.dispatch(api, [{ role: 'greet', payload: { name: 'one' } }]));
+    expect(sent).toEqual(['evalsha']);
+  });
+
+  it('adds a fan-out to several roles in one transaction on one Redis, and counts what each role got', async () => {
+    enqueued.length = 0;
+    let tasks: Awaited<ReturnType<Dispatcher['dispatch']>> = [];
+    const sent = await commandsOf(async () => (tasks = await dispatcher.dispatch(api, dispatcher.topicRequests('hello', { payload: { name: 'all' } }))));
+    expect(sent.filter((name) => name === 'multi' || name === 'exec')).toEqual(['multi', 'exec']);
+    expect(sent.filter((name) => name === 'evalsha')).toHaveLength(2);
+    for (const { message } of tasks) expect(await queues.get(message.role).getJobState(message.id)).toBe('waiting');
+    expect(enqueued).toEqual([new Map([['greet', 1], ['audit', 1]])]);
+  });
+
+  it('re-adds a stored job without adding it twice, and without counting it again', async () => {
+    const [task] = await dispatcher.dispatch(api, [{ role: 'greet', payload: { name: 'again' } }]);
+    enqueued.length = 0;
+    const before = await queues.counts('greet');
+    await dispatcher.redrive([task!]);
+    expect(await queues.counts('greet')).toEqual(before);
+    expect(enqueued).toEqual([]);
+  });
+});
