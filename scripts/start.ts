@@ -32,7 +32,8 @@ async function main(): Promise<void> {
       process.stderr.write(`taskyard: no Redis answers at ${config.redisUrl} and there is no redis-server binary.\n${INSTALL_REDIS_HINT}\n`);
       process.exit(1);
     }
-    const dir = resolve(STATE_DIR, 'redis');
+    // One data directory per port: a second private Redis (another checkout's, a test's) never shares the first one's files.
+    const dir = resolve(STATE_DIR, url.port === '' || url.port === '6379' ? 'redis' : `redis-${url.port}`);
     redisChild = await startPrivateRedis(Number(url.port || 6379), dir);
     say(`taskyard: no Redis answered at ${config.redisUrl}, so I started a private redis-server there (data in ${dir}, AOF on)`);
   }
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  // A closed terminal (SIGHUP) stops everything too: the children run in groups of their own and
+  // would not hear it. Its output has nowhere to go then, which must not end the launcher mid-drain.
+  process.on('SIGHUP', () => void stop(0));
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   // Outside the terminal's group, the children would outlive a launcher that dies some other way.
   process.on('exit', () => {
     for (const child of [...children.map((entry) => entry.child), redisChild]) {

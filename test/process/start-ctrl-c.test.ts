@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
@@ -56,5 +58,54 @@ describe('npm start', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('stops everything when its terminal closes: SIGHUP to the group ends the API, every worker and the private Redis', async () => {
+    const port = await freePort();
+    const redisPort = await freePort();
+    const output: string[] = [];
+    // No Redis answers at REDIS_URL: npm start runs a private redis-server there.
+    launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, PORT: String(port), WORKER_REPLICAS: '2', LOG_PRETTY: 'false', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    for (const stream of [launcher.stdout!, launcher.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
+    const exited = new Promise<number | null>((done) => launcher!.once('exit', (code) => done(code)));
+    await waitFor('npm start to be ready', async () => output.includes('Taskyard is running.'), { timeoutMs: 60_000 });
+    expect(output).toContain(`taskyard: no Redis answered at redis://127.0.0.1:${redisPort}, so I started a private redis-server there (data in ${resolve(ROOT, `.taskyard/redis-${redisPort}`)}, AOF on)`);
+    // The processes it started: the API and the workers log their pids, the Redis answers on its port.
+    const pids = await waitFor('every child to log its pid', () => {
+      const found = new Set(output.filter((line) => /^\[(api|worker-\d)\] \{/.test(line)).map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { pid: number }).pid));
+      return found.size === 3 ? [...found] : undefined;
+    });
+    const redis = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    expect(await redis.ping()).toBe('PONG');
+    redis.disconnect();
+
+    process.kill(-launcher.pid!, 'SIGHUP');
+    expect(await exited).toBe(0);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.filter(alive)).toEqual([]);
+    // Nothing listens on the private Redis' port any more.
+    const refused = await new Promise<string>((done) => {
+      const socket = connect(redisPort, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        done('connected');
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? String(err)));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    rmSync(resolve(ROOT, `.taskyard/redis-${redisPort}`), { recursive: true, force: true });
   });
 });
