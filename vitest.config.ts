@@ -1,22 +1,13 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
+const libs = ['config', 'contracts', 'crypto', 'dispatch', 'example-roles', 'observability', 'roles', 'store', 'testing'];
+
 export default defineConfig({
   resolve: {
-    alias: {
-      '@taskyard/config': resolve(__dirname, 'libs/config/src/index.ts'),
-      '@taskyard/contracts': resolve(__dirname, 'libs/contracts/src/index.ts'),
-      '@taskyard/crypto': resolve(__dirname, 'libs/crypto/src/index.ts'),
-      '@taskyard/dispatch': resolve(__dirname, 'libs/dispatch/src/index.ts'),
-      '@taskyard/example-roles': resolve(__dirname, 'libs/example-roles/src/index.ts'),
-      '@taskyard/observability': resolve(__dirname, 'libs/observability/src/index.ts'),
-      '@taskyard/roles': resolve(__dirname, 'libs/roles/src/index.ts'),
-      '@taskyard/store': resolve(__dirname, 'libs/store/src/index.ts'),
-      '@taskyard/testing': resolve(__dirname, 'libs/testing/src/index.ts'),
-    },
+    alias: Object.fromEntries(libs.map((lib) => [`@taskyard/${lib}`, resolve(__dirname, `libs/${lib}/src/index.ts`)])),
   },
   test: {
-    include: ['libs/**/src/**/*.test.ts', 'apps/**/src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     // Two cores: more parallel files only make the process-level tests fight for CPU.
@@ -24,5 +15,23 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'single',
+          include: ['libs/**/src/**/*.test.ts', 'apps/**/src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
+        },
+      },
+      {
+        // The integration suite's core and resilience parts again, against a three-master Redis
+        // Cluster the harness starts on loopback (REDIS_CLUSTER_NODES).
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: ['test/api/**/*.int.test.ts'],
+        },
+      },
+    ],
   },
 });

@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, withDevKeys } from '@taskyard/config';
 import { builtInRoles } from '@taskyard/example-roles';
 import { loadRoleRegistry } from '@taskyard/roles';
 import { API_MAIN, buildApps, ROOT, WORKER_MAIN } from './lib/build';
-import { hasRedisServer, INSTALL_REDIS_HINT, redisAnswers, startPrivateRedis } from './lib/local-redis';
+import { clusterAnswers, hasRedisServer, INSTALL_REDIS_HINT, redisAnswers, startPrivateRedis } from './lib/local-redis';
 
 const STATE_DIR = resolve(ROOT, '.taskyard');
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -21,7 +21,13 @@ async function main(): Promise<void> {
   const children: { name: string; child: ChildProcess }[] = [];
   let redisChild: ChildProcess | undefined;
 
-  if (await redisAnswers(config.redisUrl)) {
+  const clusterNodes = config.redisClusterNodes;
+  if (clusterNodes) {
+    // A cluster is the deployment's own: npm start uses it, and never starts one.
+    const seeds = clusterNodes.map(({ host, port }) => `${host}:${port}`).join(',');
+    if (!(await clusterAnswers(clusterNodes))) throw new Error(`the Redis Cluster at ${seeds} (REDIS_CLUSTER_NODES) does not answer or is not up; start it or fix the variable`);
+    say(`taskyard: using the Redis Cluster at ${seeds}`);
+  } else if (await redisAnswers(config.redisUrl)) {
     say(`taskyard: using the Redis at ${config.redisUrl}`);
   } else {
     const url = new URL(config.redisUrl);

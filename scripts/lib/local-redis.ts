@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 /** True when a Redis answers PING at `url` within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
@@ -13,6 +13,20 @@ export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boole
     return false;
   } finally {
     redis.disconnect();
+  }
+}
+
+/** True when a Redis Cluster reached through `nodes` is up (cluster_state:ok) within `timeoutMs`. */
+export async function clusterAnswers(nodes: readonly { host: string; port: number }[], timeoutMs = 5000): Promise<boolean> {
+  const cluster = new Cluster([...nodes], { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 } });
+  cluster.on('error', () => undefined);
+  try {
+    await cluster.connect();
+    return /cluster_state:ok/.test(String(await cluster.cluster('INFO')));
+  } catch {
+    return false;
+  } finally {
+    cluster.disconnect();
   }
 }
 

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '@taskyard/config';
 import { createMessage, MessageSigner } from '@taskyard/crypto';
@@ -8,7 +7,7 @@ import { effectiveRoles, loadRoleRegistry } from '@taskyard/roles';
 import { jobOptionsFor } from '@taskyard/store';
 import { roleQueue } from '../support/role-queue';
 import { usePlatform } from '../support/platform';
-import { TEST_API_KEY, TEST_SIGNING_KEY } from '../support/test-env';
+import { TEST_API_KEY, TEST_SIGNING_KEY, testRedis } from '../support/test-env';
 import { expectError, roleCounts, waitForState } from './helpers';
 
 const ROLE_MODULES = resolve(__dirname, '../fixtures/roles/access.cjs');
@@ -57,7 +56,7 @@ describe('access control: who may send tasks to a role', () => {
     const roles = loadRoleRegistry(env, builtInRoles);
     const ledger = roles.get('ledger')!;
     const message = createMessage({ role: 'ledger', payload: { amount: 1 }, source: 'api:test' }, new MessageSigner([TEST_SIGNING_KEY]));
-    const redis = new Redis(env['REDIS_URL']!);
+    const redis = testRedis();
     const queue = roleQueue(redis, env['QUEUE_PREFIX']!, 'ledger');
     try {
       await queue.add('ledger', message, jobOptionsFor(ledger, message.id, { ageSeconds: 3600, count: 100 }));

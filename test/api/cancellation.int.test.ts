@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../support/platform';
+import { testRedis } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
 import { expectError, metricValue, roleCounts, waitForState } from './helpers';
@@ -10,7 +10,7 @@ import { expectError, metricValue, roleCounts, waitForState } from './helpers';
 const ROLE_MODULES = resolve(__dirname, '../fixtures/roles/cancellation.cjs');
 // `parked` is run by no worker here, so its tasks stay queued until a test starts one for it.
 const { api, env, workers } = usePlatform({ ROLES: 'echo,stubborn', ROLE_MODULES }, { workers: 1 });
-const redis = new Redis(env['REDIS_URL']!);
+const redis = testRedis();
 afterAll(() => redis.disconnect());
 
 const states = (task: { history: { state: string }[] }) => task.history.map((entry) => entry.state);
@@ -102,9 +102,13 @@ describe('DELETE /v1/tasks/:id of an active task', () => {
     // nobody listens (the subscriber reconnects within ~100 ms; the DELETE takes a few).
     // Every channel a worker listens on (cancellations among them) is on its one notifier connection.
     const name = `taskyard-worker-notifier:${hostname()}:${workers[0]!.pid}`;
-    const client = String(await redis.client('LIST')).split('\n').find((line) => line.includes(` name=${name} `));
-    expect(client).toBeDefined();
-    await redis.client('KILL', 'ID', /\bid=(\d+)/.exec(client!)![1]!);
+    // On a cluster the subscriber is connected to one of the nodes: look on each.
+    const servers = 'nodes' in redis ? redis.nodes('master') : [redis];
+    const found = (await Promise.all(servers.map(async (server) => ({ server, line: String(await server.client('LIST')).split('\n').find((entry) => entry.includes(` name=${name} `)) })))).find(
+      (candidate) => candidate.line !== undefined,
+    );
+    expect(found).toBeDefined();
+    await found!.server.client('KILL', 'ID', /\bid=(\d+)/.exec(found!.line!)![1]!);
     expect((await cancel(id)).status).toBe(202);
 
     // Once subscribed again, the worker reads the ledger records of its running tasks.

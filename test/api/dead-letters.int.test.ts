@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskyardKeys } from '@taskyard/store';
 import { usePlatform } from '../support/platform';
+import { testRedis } from '../support/test-env';
 import type { ApiServer } from '../support/api-server';
 import { waitFor } from '../support/wait-for';
 import { expectError, metricValue, roleCounts, waitForState } from './helpers';
@@ -13,10 +14,10 @@ const PLATFORM = { ROLE_MODULES: DEAD_LETTER_ROLES, ROLES: 'echo,dl-flaky,dl-bro
 
 const { api, env, worker } = usePlatform(PLATFORM);
 const prefix = env['QUEUE_PREFIX']!;
-let redis: Redis;
+let redis: Redis | Cluster;
 
 beforeAll(() => {
-  redis = new Redis(env['REDIS_URL']!, { maxRetriesPerRequest: 1 });
+  redis = testRedis({ maxRetriesPerRequest: 1 });
 });
 afterAll(() => redis.disconnect());
 

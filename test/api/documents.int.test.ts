@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../support/api-server';
 import { roleQueue } from '../support/role-queue';
-import { deletePrefix, testEnv } from '../support/test-env';
+import { deletePrefix, testEnv, testRedis } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
 import { expectError, waitForState } from './helpers';
@@ -11,10 +11,10 @@ const env = testEnv();
 const prefix = env['QUEUE_PREFIX']!;
 const api = new ApiServer(env);
 const worker = new WorkerProcess(env);
-let redis: Redis;
+let redis: Redis | Cluster;
 
 beforeAll(async () => {
-  redis = new Redis(env['REDIS_URL']!, { maxRetriesPerRequest: null });
+  redis = testRedis({ maxRetriesPerRequest: null });
   await Promise.all([api.start(), worker.start()]);
 });
 

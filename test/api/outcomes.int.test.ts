@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../support/platform';
+import { testRedis } from '../support/test-env';
 import { metricValue, waitForState } from './helpers';
 
 const { api, env, worker } = usePlatform({ ROLE_MODULES: resolve(__dirname, '../fixtures/roles/outcomes.cjs') });
-const redis = new Redis(env['REDIS_URL']!);
+const redis = testRedis();
 afterAll(() => redis.disconnect());
 
 /** When each run of task `id` started (the fixture roles record them). */

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskyardKeys } from '@taskyard/store';
 import { ApiServer } from '../support/api-server';
 import { roleQueue } from '../support/role-queue';
-import { deletePrefix, testEnv } from '../support/test-env';
+import { deletePrefix, testEnv, testRedis } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
 import { metricValue, waitForState } from './helpers';
@@ -14,11 +14,11 @@ const prefix = env['QUEUE_PREFIX']!;
 const keys = new TaskyardKeys(prefix);
 const api = new ApiServer(env);
 const worker = new WorkerProcess(env);
-let redis: Redis;
+let redis: Redis | Cluster;
 let queue: Queue;
 
 beforeAll(async () => {
-  redis = new Redis(env['REDIS_URL']!, { maxRetriesPerRequest: null });
+  redis = testRedis({ maxRetriesPerRequest: null });
   queue = roleQueue(redis, prefix, 'echo');
   await Promise.all([api.start(), worker.start()]);
 });

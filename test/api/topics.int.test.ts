@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '@taskyard/config';
 import { builtInRoles } from '@taskyard/example-roles';
 import { loadRoleRegistry } from '@taskyard/roles';
 import { usePlatform } from '../support/platform';
+import { roleQueue } from '../support/role-queue';
 import { expectError, roleCounts, waitForState } from './helpers';
 
 describe('topic messaging', () => {
@@ -56,6 +57,32 @@ describe('topic messaging', () => {
     expect(again.body).toEqual(first.body);
     expect(await total()).toBe(before);
     expectError(await api.request('POST', '/v1/topics/order.created', { body: { payload: { orderId: 'other' } }, headers }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('completes a fan-out that got only partly in (one role refused) when the client retries with its Idempotency-Key', async () => {
+    // Fault injection: BullMQ's add starts with INCR of the queue's id key; a non-number there
+    // makes notify's add fail while audit's goes in (each role's share is its own: see the README).
+    const idKey = roleQueue(api.redis, api.config.queuePrefix, 'notify').toKey('id');
+    const counter = await api.redis.get(idKey);
+    await api.redis.set(idKey, 'not-a-number');
+    const headers = { 'idempotency-key': 'partial-fan-out-1' };
+    const body = { payload: { orderId: 'o-partial' } };
+    let failed;
+    try {
+      failed = await api.request('POST', '/v1/topics/order.created', { body, headers });
+    } finally {
+      await api.redis.set(idKey, counter ?? '0');
+    }
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+
+    const retried = await api.request('POST', '/v1/topics/order.created', { body, headers });
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    const [audit, notify] = retried.body.tasks as { id: string; role: string }[];
+    expect([audit!.role, notify!.role]).toEqual(['audit', 'notify']);
+    // Both subscribers' tasks exist once each, under the ids the first request claimed, and run.
+    expect(await waitForState(api, audit!.id, 'completed')).toMatchObject({ result: { audited: 'o-partial' }, correlationId: retried.body.correlationId });
+    expect(await waitForState(api, notify!.id, 'completed')).toMatchObject({ result: { notified: 'o-partial' }, correlationId: retried.body.correlationId });
   });
 
   it('shows each role its topics in GET /v1/roles', async () => {

@@ -11,6 +11,16 @@ const UNAVAILABLE_MESSAGES = [
   'LOADING',
   'READONLY',
   'MISCONF',
+  // A Redis Cluster's client and nodes, when they or the cluster cannot serve.
+  'Cluster is disconnect',
+  "Cluster isn't ready",
+  'None of startup nodes is available',
+  'Failed to refresh slots cache',
+  'Too many Cluster redirections',
+  'Node is disconnected',
+  'ClusterAllFailedError',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
 ];
 
 /** True when `err` means Redis cannot serve us right now (down, restarting, out of memory). */
