@@ -140,7 +140,7 @@ describe('the ledger', () => {
 
     // Re-inject: remove the completed job and add the same data under the same job id (later than
     // REINJECTION_AFTER_MS after its creation, as a re-injection after removal is).
-    await new Promise((done) => setTimeout(done, REINJECTION_AFTER_MS + 100));
+    await new Promise((done) => setTimeout(done, Math.max(0, Date.parse(first.createdAt) + REINJECTION_AFTER_MS + 1 - Date.now())));
     const queue = roleQueue(redis, prefix, 'effects');
     try {
       const job = await queue.getJob(id);

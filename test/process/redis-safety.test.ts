@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,7 +121,9 @@ describe('start-up check of the Redis settings', () => {
     cleanups.push(() => redis.destroy());
     const api = apiProcess(testEnv({ REDIS_URL: `redis://127.0.0.1:${port}`, ROLES: 'echo', REQUIRE_SAFE_REDIS: 'true' }));
 
-    await sleep(2000);
+    // It is waiting for Redis (its connection failed), and has not listened.
+    await api.waitForLog('the API to wait for Redis', (line) => line.msg === 'REQUIRE_SAFE_REDIS: checking the Redis settings before listening');
+    await api.waitForLog('its first connection to fail', (line) => typeof line.msg === 'string' && line.msg.startsWith('redis connection lost'));
     expect(api.logs.some((line) => /^Server listening/.test(line.msg ?? ''))).toBe(false);
     expect(api.stderr).toEqual([]);
 

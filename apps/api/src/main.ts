@@ -37,6 +37,7 @@ async function main(): Promise<void> {
 
   if (config.requireSafeRedis) {
     // Refuse before taking a single request: wait (bounded) for Redis, then check its settings.
+    logger.info({ waitMs: REQUIRE_SAFE_REDIS_WAIT_MS }, 'REQUIRE_SAFE_REDIS: checking the Redis settings before listening');
     await enforceRedisSafety(redis, { logger, requireSafe: true, readyWithinMs: REQUIRE_SAFE_REDIS_WAIT_MS });
   }
   await app.listen({ host: config.host, port: config.port });

@@ -59,6 +59,8 @@ export class WorkerRuntime {
       if (redisDown) logger.info('redis connection restored');
       redisDown = false;
     });
+    // One line per attempt, at debug: the warning above says it once.
+    this.redis.on('reconnecting', (delayMs: number) => logger.debug({ delayMs }, 'reconnecting to redis'));
     const keys = new TaskyardKeys(config.queuePrefix);
     this.queues = new RoleQueues(this.redis, keys, registry.names(), config.queueEventsMaxLen);
     const store = new TaskStore(this.redis, keys, this.queues);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -31,11 +30,12 @@ const queues = new RoleQueues(redis, keys, registry.names());
 const logger = createLogger({ name: 'test', level: 'silent' });
 
 /** One replica's circuits, following the others through a notifier of its own (as a worker process does). */
-function replica(name: string): { circuits: Circuits; notifier: Notifier } {
-  const circuits = new Circuits({ roles: [role, plain], redis, keys, queues, logger, registry: new Registry(), replica: name });
+function replica(name: string): { circuits: Circuits; notifier: Notifier; metrics: Registry } {
+  const metrics = new Registry();
+  const circuits = new Circuits({ roles: [role, plain], redis, keys, queues, logger, registry: metrics, replica: name });
   const notifier = new Notifier({ redisUrl }, logger, name);
   circuits.attach(notifier);
-  return { circuits, notifier };
+  return { circuits, notifier, metrics };
 }
 const [replicaA, replicaB] = [replica('a'), replica('b')];
 const [a, b] = [replicaA.circuits, replicaB.circuits];
@@ -60,6 +60,10 @@ async function outcome(run: Promise<unknown>): Promise<string> {
   }
 }
 const stateOf = async () => (await readCircuitStates(redis, keys, [role, plain])).get('flaky');
+/** Replica a's own view of the circuit (its gauge: 0 closed, 1 half-open, 2 open). */
+const viewOfA = async () => (await replicaA.metrics.getSingleMetric('taskyard_circuit_state')!.get()).values.find((value) => value.labels['role'] === 'flaky')?.value;
+/** The reset timeout has passed: the shared circuit and replica a's own say half-open. */
+const halfOpen = async () => (await stateOf()) === 'half-open' && (await viewOfA()) === 1;
 
 describe('circuits shared by two replicas', () => {
   it('open everywhere when one replica trips, hold the queue, and let exactly one probe close them', async () => {
@@ -94,13 +98,13 @@ describe('circuits shared by two replicas', () => {
     expect(ran).toBe(false);
 
     // After the reset timeout: one probe across both replicas (the other hands back).
-    await sleep(400);
-    expect(await stateOf()).toBe('half-open');
+    await expect.poll(halfOpen, { timeout: 5000 }).toBe(true);
     let release: (value: string) => void = () => undefined;
     const slowProbe = () => new Promise<string>((resolve) => (release = resolve));
     const first = a.guard('flaky')(slowProbe);
     const firstOutcome = outcome(first);
-    await sleep(50);
+    // Replica a holds the probe lock while its probe runs.
+    await expect.poll(() => redis.exists(keys.breakerProbe('flaky'))).toBe(1);
     expect(await outcome(b.guard('flaky')(succeed))).toBe('handed back');
     expect(await outcome(a.guard('flaky')(succeed))).toBe('handed back');
     release('probed');
@@ -116,8 +120,7 @@ describe('circuits shared by two replicas', () => {
     // Trip it again (a closed circuit counts afresh).
     for (let i = 0; i < 3; i++) await outcome(a.guard('flaky')(fail));
     await expect.poll(stateOf).toBe('open');
-    await sleep(400);
-    expect(await stateOf()).toBe('half-open');
+    await expect.poll(halfOpen, { timeout: 5000 }).toBe(true);
 
     // A cancelled or invalid task says nothing about the downstream.
     expect(await outcome(a.guard('flaky')(() => Promise.reject(new PermanentTaskError('cancelled meanwhile'))))).toBe('cancelled meanwhile');
