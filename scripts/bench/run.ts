@@ -23,10 +23,11 @@ import { e2eLatency } from './scenarios/e2e-latency';
 import { httpSubmit } from './scenarios/http-submit';
 import { memorySoak } from './scenarios/memory-soak';
 import { redisCost } from './scenarios/redis-cost';
+import { taskRead } from './scenarios/task-read';
 import { workerThroughput } from './scenarios/worker-throughput';
 
 /** In order: redis-cost reads what http-submit and worker-throughput measured. */
-const SCENARIOS: readonly Scenario[] = [httpSubmit, batchSubmit, workerThroughput, e2eLatency, redisCost, memorySoak];
+const SCENARIOS: readonly Scenario[] = [httpSubmit, batchSubmit, workerThroughput, e2eLatency, redisCost, memorySoak, taskRead];
 
 const FULL: ScenarioSizes = {
   pairs: 3,

@@ -31,3 +31,21 @@ describe('roles added through ROLE_MODULES', () => {
     expect(() => loadRoleRegistry({ ROLE_MODULES: `${GREETING},${GREETING}` }, builtInRoles)).not.toThrow();
   });
 });
+
+describe('BUILT_IN_ROLES', () => {
+  // A deployment of its own roles only: the shipped ones are not there to be called.
+  const { api } = usePlatform({ ROLE_MODULES: GREETING, BUILT_IN_ROLES: 'none' });
+
+  it('keeps only the built-in roles it names (none here): the others are unknown to the API', async () => {
+    const roles = (await api.request('GET', '/v1/roles')).body.roles as { name: string }[];
+    expect(roles.map((role) => role.name)).toEqual(['greeting']);
+    expect((await api.request('POST', '/v1/tasks', { body: { role: 'echo', payload: {} } })).status).toBe(404);
+    expect(await waitForState(api, await api.submit('greeting', { name: 'alone' }), 'completed')).toMatchObject({ result: { text: 'hello, alone' } });
+  });
+
+  it('takes a list, and refuses a name it does not ship, naming the variable', () => {
+    expect(loadRoleRegistry({ BUILT_IN_ROLES: 'echo, docs.store' }, builtInRoles).names()).toEqual(['echo', 'docs.store']);
+    expect(loadRoleRegistry({ BUILT_IN_ROLES: 'all' }, builtInRoles).names()).toEqual(builtInRoles.names());
+    expect(() => loadRoleRegistry({ BUILT_IN_ROLES: 'echo,translate' }, builtInRoles)).toThrow(/BUILT_IN_ROLES: unknown built-in role\(s\) translate/);
+  });
+});

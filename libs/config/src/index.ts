@@ -2,5 +2,5 @@
 export { ConfigError } from './config-error';
 export { ensureDevKeys, withDevKeys, type DevKeys } from './dev-keys';
 export { durationMs } from './duration';
-export { loadConfig, parseRoleModules, type ClusterNode, type LoadConfigOptions, type LogLevel, type TaskyardConfig } from './load-config';
+export { loadConfig, parseBuiltInRoles, parseRoleModules, type ClusterNode, type LoadConfigOptions, type LogLevel, type TaskyardConfig } from './load-config';
 export { parseRoleOverrides, roleEnvName, type RoleOverrides } from './role-overrides';

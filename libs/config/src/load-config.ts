@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   PRESSURE_MAX_RSS_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(0),
   /** Comma-separated JavaScript modules that export roles (see README, "Adding a role"). */
   ROLE_MODULES: z.string().default(''),
+  /** Which of the roles Taskyard ships the deployment has: `all`, `none`, or a comma-separated list (read with the roles, see parseBuiltInRoles). */
+  BUILT_IN_ROLES: z.string().default('all'),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -185,6 +187,22 @@ export function loadConfig(
     }),
     roleModules: Object.freeze(parseRoleModules(env.ROLE_MODULES)),
   });
+}
+
+/**
+ * BUILT_IN_ROLES: the names of the built-in roles (`available`) a deployment keeps, `all` by
+ * default, `none` for a deployment of its own roles only. An unknown name is a problem.
+ */
+export function parseBuiltInRoles(raw: string | undefined, available: readonly string[]): { names: string[]; problems: string[] } {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'all') return { names: [...available], problems: [] };
+  if (value === 'none') return { names: [], problems: [] };
+  const requested = [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  const unknown = requested.filter((name) => !available.includes(name));
+  return {
+    names: requested.filter((name) => available.includes(name)),
+    problems: unknown.length === 0 ? [] : [`BUILT_IN_ROLES: unknown built-in role(s) ${unknown.join(', ')}; built in: ${available.join(', ')} (or all, none)`],
+  };
 }
 
 /** ROLE_MODULES as absolute paths (relative ones are taken from the working directory). */

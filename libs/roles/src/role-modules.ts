@@ -1,18 +1,20 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { ConfigError, parseRoleModules } from '@taskyard/config';
+import { ConfigError, parseBuiltInRoles, parseRoleModules } from '@taskyard/config';
 import { isRoleDefinition, type AnyRole } from './define-role';
 import { RoleRegistry } from './role-registry';
 
 /**
- * The built-in roles (`builtIn`) plus those of ROLE_MODULES: JavaScript modules (CommonJS, or ESM that
+ * The built-in roles (`builtIn`, those BUILT_IN_ROLES keeps) plus those of ROLE_MODULES: JavaScript modules (CommonJS, or ESM that
  * `require` can load) whose exports include roles made with defineRole, alone or in arrays
  * (`module.exports = [myRole]`, `exports.myRole = ...`). Both apps build their registry this
  * way, so a team adds roles without touching the platform. Read before loadConfig, which needs
  * the role names to check ROLES and ROLE_<ROLE>_* variables.
  */
 export function loadRoleRegistry(env: Readonly<Record<string, string | undefined>>, builtIn: { all(): readonly AnyRole[] }): RoleRegistry {
-  const problems: string[] = [];
+  const shipped = builtIn.all();
+  const kept = parseBuiltInRoles(env['BUILT_IN_ROLES'], shipped.map((role) => role.name));
+  const problems: string[] = [...kept.problems];
   const added: AnyRole[] = [];
   for (const path of new Set(parseRoleModules(env['ROLE_MODULES']))) {
     let exported: unknown;
@@ -28,7 +30,7 @@ export function loadRoleRegistry(env: Readonly<Record<string, string | undefined
   }
   if (problems.length > 0) throw new ConfigError(problems);
   try {
-    return new RoleRegistry([...builtIn.all(), ...added]);
+    return new RoleRegistry([...shipped.filter((role) => kept.names.includes(role.name)), ...added]);
   } catch (err) {
     throw new ConfigError([`ROLE_MODULES: ${err instanceof Error ? err.message : String(err)}`]);
   }

@@ -157,6 +157,10 @@ export function toMarkdown(results: BenchResults, samples: ReadonlyMap<RowName, 
         `${row.ratio === null ? '—' : `${n(row.ratio)}${range(ratios)}`} | ${row.target ?? '—'} | ${row.met === null ? '—' : row.met ? 'yes' : 'no'} |`,
     );
   }
+  for (const outcome of outcomes) {
+    const notes = outcome.result?.notes ?? [];
+    if (notes.length > 0) lines.push('', `## ${outcome.title}`, '', ...notes.map((note) => `- ${note}`));
+  }
   const failed = outcomes.filter((outcome) => outcome.error);
   if (failed.length > 0) {
     lines.push('', '## Failed scenarios', '');

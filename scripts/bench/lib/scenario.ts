@@ -40,6 +40,8 @@ export interface ScenarioResult {
   rows: RowSamples[];
   /** Everything else worth keeping: secondary figures, per-sample breakdowns. */
   details: Record<string, unknown>;
+  /** Lines for the markdown report, for figures that are not rows of the targets table. */
+  notes?: string[];
 }
 
 /** Redis cost of one sample: every command (those run inside Lua included) and Lua calls, per task. */

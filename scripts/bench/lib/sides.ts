@@ -43,6 +43,8 @@ export interface ApiHandle {
 
 export interface StartOptions {
   retention?: Retention;
+  /** Variables of this process only (e.g. another REDIS_URL, ROLE_MODULES). */
+  extraEnv?: Record<string, string>;
   /** Run under `node --cpu-prof`, writing the profile into this directory on exit. */
   profileDir?: string | undefined;
 }
@@ -88,7 +90,8 @@ export class TaskyardSide implements Side {
   /** `root`: the checkout whose build (apps/*\/dist, libs/*\/dist) is measured; this one by default. */
   constructor(
     private readonly redisUrl: string,
-    root: string = ROOT,
+    /** The checkout whose build is measured. */
+    readonly root: string = ROOT,
   ) {
     this.apiMain = resolve(root, 'apps/api/dist/main.js');
     this.workerMain = resolve(root, 'apps/workers/dist/main.js');
@@ -129,14 +132,14 @@ export class TaskyardSide implements Side {
     return ledgerTimings(role, echoRole.attempts, { worker }).ttlMs;
   }
 
-  async startApi({ retention, profileDir }: StartOptions = {}): Promise<ApiHandle> {
+  async startApi({ retention, profileDir, extraEnv = {} }: StartOptions = {}): Promise<ApiHandle> {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const process = await BenchProcess.start({
       name: 'taskyard-api',
       args: [this.apiMain],
       nodeFlags: profileFlags(profileDir),
-      env: this.env(retention, { PORT: String(port) }),
+      env: this.env(retention, { PORT: String(port), ...extraEnv }),
       readyUrl: `${base}/health/ready`,
     });
     return {
