@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, withDevKeys } from '@taskyard/config';
 import { builtInRoles } from '@taskyard/example-roles';
 import { loadRoleRegistry } from '@taskyard/roles';
+import { clusterNodeCredentials } from '@taskyard/store';
 import { API_MAIN, buildApps, ROOT, WORKER_MAIN } from './lib/build';
 import { clusterAnswers, hasRedisServer, INSTALL_REDIS_HINT, redisAnswers, startPrivateRedis } from './lib/local-redis';
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   if (clusterNodes) {
     // A cluster is the deployment's own: npm start uses it, and never starts one.
     const seeds = clusterNodes.map(({ host, port }) => `${host}:${port}`).join(',');
-    if (!(await clusterAnswers(clusterNodes))) throw new Error(`the Redis Cluster at ${seeds} (REDIS_CLUSTER_NODES) does not answer or is not up; start it or fix the variable`);
+    if (!(await clusterAnswers(clusterNodes, clusterNodeCredentials(config.redisUrl)))) throw new Error(`the Redis Cluster at ${seeds} (REDIS_CLUSTER_NODES) does not answer or is not up; start it or fix the variable`);
     say(`taskyard: using the Redis Cluster at ${seeds}`);
   } else if (await redisAnswers(config.redisUrl)) {
     say(`taskyard: using the Redis at ${config.redisUrl}`);

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** True when a Redis answers PING at `url` within `timeoutMs`. */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
@@ -16,9 +16,16 @@ export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boole
   }
 }
 
-/** True when a Redis Cluster reached through `nodes` is up (cluster_state:ok) within `timeoutMs`. */
-export async function clusterAnswers(nodes: readonly { host: string; port: number }[], timeoutMs = 5000): Promise<boolean> {
-  const cluster = new Cluster([...nodes], { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: { connectTimeout: timeoutMs, maxRetriesPerRequest: 0 } });
+/**
+ * True when a Redis Cluster reached through `nodes` is up (cluster_state:ok) within `timeoutMs`;
+ * `credentials` as every node gets them (see clusterNodeCredentials).
+ */
+export async function clusterAnswers(nodes: readonly { host: string; port: number }[], credentials: RedisOptions = {}, timeoutMs = 5000): Promise<boolean> {
+  const cluster = new Cluster([...nodes], {
+    lazyConnect: true,
+    clusterRetryStrategy: () => null,
+    redisOptions: { ...credentials, connectTimeout: timeoutMs, maxRetriesPerRequest: 0 },
+  });
   cluster.on('error', () => undefined);
   try {
     await cluster.connect();
@@ -51,6 +58,8 @@ export interface RedisServerOptions {
   maxmemory?: string | undefined;
   /** Defaults to noeviction: queues must never lose keys. */
   maxmemoryPolicy?: string | undefined;
+  /** Clients and (in a cluster) the other nodes must give this password (requirepass, masterauth). */
+  password?: string | undefined;
   /** Extra arguments, e.g. a log file. */
   extraArgs?: readonly string[];
   /**
@@ -66,13 +75,14 @@ export interface RedisServerOptions {
  */
 export async function spawnRedisServer(options: RedisServerOptions): Promise<ChildProcess> {
   mkdirSync(options.dir, { recursive: true });
-  const { port, dir, appendfsync, maxmemory, maxmemoryPolicy = 'noeviction', extraArgs = [], ownProcessGroup = false } = options;
+  const { port, dir, appendfsync, maxmemory, maxmemoryPolicy = 'noeviction', password, extraArgs = [], ownProcessGroup = false } = options;
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', appendfsync === 'off' ? 'no' : 'yes',
     ...(appendfsync === 'off' ? [] : ['--appendfsync', appendfsync]),
     '--maxmemory-policy', maxmemoryPolicy,
     ...(maxmemory ? ['--maxmemory', maxmemory] : []),
+    ...(password ? ['--requirepass', password, '--masterauth', password] : []),
     ...extraArgs,
   ];
   const child = spawn('redis-server', args, { stdio: 'ignore', detached: ownProcessGroup });
@@ -80,7 +90,7 @@ export async function spawnRedisServer(options: RedisServerOptions): Promise<Chi
   child.once('error', (err) => {
     spawnError = err;
   });
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`;
   for (let tries = 0; tries < 100; tries++) {
     if (spawnError) throw new Error(`could not start redis-server (is it installed?): ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}) on port ${port}; data dir ${dir}`);

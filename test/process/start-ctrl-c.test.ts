@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,12 +13,37 @@ import { waitFor } from '../support/wait-for';
 const ROOT = resolve(__dirname, '../..');
 const env = testEnv();
 let launcher: ChildProcess | undefined;
+/** What `npm start` started, for a test that fails half-way: its children (each in a group of its own) and its private Redis. */
+const leftovers = { pids: new Set<number>(), redisPorts: new Set<number>() };
 
 afterAll(async () => {
-  // The test's own process group: everything `npm start` started, if the test failed half-way.
   if (launcher?.pid && launcher.exitCode === null) process.kill(-launcher.pid, 'SIGKILL');
+  for (const pid of leftovers.pids) {
+    try {
+      // Only if that pid is still one of ours (not reused by another process since).
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${ROOT}/apps/`)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone, as it should be
+    }
+  }
+  for (const port of leftovers.redisPorts) {
+    const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    await redis.connect().then(
+      () => redis.shutdown('NOSAVE').catch(() => undefined),
+      () => undefined,
+    );
+    redis.disconnect();
+  }
   await deletePrefix(env['REDIS_URL']!, env['QUEUE_PREFIX']!);
 });
+
+/** Every child pid npm start's output names (the API and the workers log theirs). */
+function childPids(output: readonly string[]): number[] {
+  const found = new Set(output.filter((line) => /^\[(api|worker-\d)\] \{/.test(line)).map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { pid: number }).pid));
+  for (const pid of found) leftovers.pids.add(pid);
+  return [...found];
+}
 
 describe('npm start', () => {
   it('drains on Ctrl-C: a task running when the terminal sends SIGINT to every process still completes, and all exit 0', async () => {
@@ -34,6 +59,7 @@ describe('npm start', () => {
     for (const stream of [launcher.stdout!, launcher.stderr!]) createInterface({ input: stream }).on('line', (line) => output.push(line));
     const exited = new Promise<number | null>((done) => launcher!.once('exit', (code) => done(code)));
     await waitFor('npm start to be ready', async () => output.includes('Taskyard is running.'), { timeoutMs: 60_000 });
+    childPids(output);
 
     const headers = { authorization: `Bearer ${TEST_API_KEY.secret}`, 'content-type': 'application/json' };
     const submitted = await fetch(`http://127.0.0.1:${port}/v1/tasks`, { method: 'POST', headers, body: JSON.stringify({ role: 'echo', payload: { message: 'drain me', sleepMs: 1500 } }) });
@@ -65,6 +91,7 @@ describe('npm start', () => {
     const redisPort = await freePort();
     const output: string[] = [];
     // No Redis answers at REDIS_URL: npm start runs a private redis-server there.
+    leftovers.redisPorts.add(redisPort);
     launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, PORT: String(port), WORKER_REPLICAS: '2', LOG_PRETTY: 'false', LOG_LEVEL: 'info' },
@@ -77,8 +104,8 @@ describe('npm start', () => {
     expect(output).toContain(`taskyard: no Redis answered at redis://127.0.0.1:${redisPort}, so I started a private redis-server there (data in ${resolve(ROOT, `.taskyard/redis-${redisPort}`)}, AOF on)`);
     // The processes it started: the API and the workers log their pids, the Redis answers on its port.
     const pids = await waitFor('every child to log its pid', () => {
-      const found = new Set(output.filter((line) => /^\[(api|worker-\d)\] \{/.test(line)).map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { pid: number }).pid));
-      return found.size === 3 ? [...found] : undefined;
+      const found = childPids(output);
+      return found.length === 3 ? found : undefined;
     });
     const redis = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     redis.on('error', () => undefined);

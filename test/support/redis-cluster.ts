@@ -16,7 +16,11 @@ export class RedisCluster {
   readonly ports: number[] = [];
   private readonly nodes: ChildProcess[] = [];
 
-  constructor(private readonly masters = 3) {}
+  /** `password`: every node requires it (requirepass, and masterauth between nodes). */
+  constructor(
+    private readonly masters = 3,
+    private readonly password?: string,
+  ) {}
 
   /** `host:port,...`: what REDIS_CLUSTER_NODES takes. */
   get seeds(): string {
@@ -33,11 +37,13 @@ export class RedisCluster {
           port,
           dir,
           appendfsync: 'off',
+          password: this.password,
           extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'],
         }),
       );
     }
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...this.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+    const auth = this.password ? ['-a', this.password, '--no-auth-warning'] : [];
+    const created = spawnSync('redis-cli', [...auth, '--cluster', 'create', ...this.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -66,7 +72,7 @@ export class RedisCluster {
     for (;;) {
       const states = await Promise.all(
         this.ports.map(async (port) => {
-          const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
+          const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true, ...(this.password ? { password: this.password } : {}) });
           try {
             await redis.connect();
             return /cluster_state:ok/.test(await redis.cluster('INFO'));

@@ -47,13 +47,32 @@ export function createRedisConnection(target: RedisTarget, kind: ConnectionKind,
   const nodes = target.redisClusterNodes;
   if (!nodes || nodes.length === 0) return new Redis(target.redisUrl, { ...common, ...specific });
   const clusterOptions: ClusterOptions = {
-    redisOptions: { ...common, ...specific },
+    redisOptions: { ...common, ...specific, ...clusterNodeCredentials(target.redisUrl) },
     enableOfflineQueue: specific.enableOfflineQueue ?? true,
     clusterRetryStrategy: retryStrategy,
     // Follow MOVED/ASK (resharding, failover) a few times before failing a command.
     maxRedirections: 16,
   };
   return new Cluster(nodes.map(({ host, port }) => ({ host, port })), clusterOptions);
+}
+
+/**
+ * What every node of a cluster is connected with, taken from REDIS_URL (whose host then does not
+ * matter): its user name and password (AUTH) and, for `rediss://`, TLS. A managed cluster
+ * usually needs both; the seed list has no room for them.
+ */
+export function clusterNodeCredentials(redisUrl: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  let url: URL;
+  try {
+    url = new URL(redisUrl);
+  } catch {
+    return {};
+  }
+  return {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
 
 /** True for a cluster connection: multi-key work must stay within one hash slot there. */

@@ -19,7 +19,7 @@ export class SnoozedError extends DelayedError {
 }
 
 /**
- * Step 6, outcomes: what a handler returned instead of a result (`ctx.snooze`, `ctx.cancel`).
+ * Step 6, outcomes: what a handler returned instead of a result (`snooze(...)`, `cancel(...)` of @taskyard/roles).
  * A snooze moves the job to delayed without spending an attempt (BullMQ's moveToDelayed +
  * DelayedError), at most MAX_SNOOZES times per task (deliveries that spent no attempt: a stalled
  * delivery counts too); past that the task fails permanently (SNOOZE_LIMIT). A cancel ends the
