@@ -25,11 +25,18 @@ export default defineConfig({
       },
       {
         // The integration suite's core and resilience parts again, against a three-master Redis
-        // Cluster the harness starts on loopback (REDIS_CLUSTER_NODES).
+        // Cluster the harness starts on loopback (REDIS_CLUSTER_NODES): every HTTP integration
+        // test, and the fault tests that use the suite's Redis (crashed, killed and drained
+        // workers, effects once, timeouts, dead letters, the shared circuit). Those that stop,
+        // fill or kill a redis-server of their own, and the cut fan-out (one Redis's
+        // all-or-none), are single-server by nature.
         extends: true,
         test: {
           name: 'cluster',
-          include: ['test/api/**/*.int.test.ts'],
+          include: [
+            'test/api/**/*.int.test.ts',
+            'test/process/{sigkill,sigterm,effects-once,timeouts,dead-letter-backoff,circuit-breaker}.test.ts',
+          ],
         },
       },
     ],

@@ -22,6 +22,31 @@ async function main(): Promise<void> {
   const children: { name: string; child: ChildProcess }[] = [];
   let redisChild: ChildProcess | undefined;
 
+  // Signals are handled from here on, before the private Redis and the build: a Ctrl-C or a closed
+  // terminal at any point stops what has been started so far.
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('\ntaskyard: stopping (workers finish their active tasks first)…');
+    await Promise.all(children.map(({ child }) => exitOf(child, 'SIGTERM', config.shutdownTimeoutMs + 2000)));
+    if (redisChild) await exitOf(redisChild, 'SIGTERM', 10_000);
+    say('taskyard: stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  // A closed terminal (SIGHUP) stops everything too: the children run in groups of their own and
+  // would not hear it. Its output has nowhere to go then, which must not end the launcher mid-drain.
+  process.on('SIGHUP', () => void stop(0));
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  // Outside the terminal's group, the children would outlive a launcher that dies some other way.
+  process.on('exit', () => {
+    for (const child of [...children.map((entry) => entry.child), redisChild]) {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    }
+  });
+
   const clusterNodes = config.redisClusterNodes;
   if (clusterNodes) {
     // A cluster is the deployment's own: npm start uses it, and never starts one.
@@ -45,7 +70,9 @@ async function main(): Promise<void> {
     say(`taskyard: no Redis answered at ${config.redisUrl}, so I started a private redis-server there (data in ${dir}, AOF on)`);
   }
 
+  if (stopping) return;
   buildApps();
+  if (stopping) return;
   const childEnv = { ...env, LOG_PRETTY: env['LOG_PRETTY'] ?? 'true' };
   const launch = (name: string, main: string, extra: Record<string, string> = {}) => {
     // Its own process group (`detached`): Ctrl-C signals the terminal's foreground group, and a
@@ -63,29 +90,6 @@ async function main(): Promise<void> {
     });
     children.push({ name, child });
   };
-
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('\ntaskyard: stopping (workers finish their active tasks first)…');
-    await Promise.all(children.map(({ child }) => exitOf(child, 'SIGTERM', config.shutdownTimeoutMs + 2000)));
-    if (redisChild) await exitOf(redisChild, 'SIGTERM', 10_000);
-    say('taskyard: stopped');
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
-  // A closed terminal (SIGHUP) stops everything too: the children run in groups of their own and
-  // would not hear it. Its output has nowhere to go then, which must not end the launcher mid-drain.
-  process.on('SIGHUP', () => void stop(0));
-  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-  // Outside the terminal's group, the children would outlive a launcher that dies some other way.
-  process.on('exit', () => {
-    for (const child of [...children.map((entry) => entry.child), redisChild]) {
-      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    }
-  });
 
   launch('api', API_MAIN);
   for (let i = 1; i <= config.workerReplicas; i++) launch(`worker-${i}`, WORKER_MAIN);

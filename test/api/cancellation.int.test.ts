@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { CLUSTER_CATCH_UP_MS } from '../../apps/workers/src/notifier';
 import { afterAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../support/platform';
 import { testRedis } from '../support/test-env';
@@ -102,17 +103,22 @@ describe('DELETE /v1/tasks/:id of an active task', () => {
     // nobody listens (the subscriber reconnects within ~100 ms; the DELETE takes a few).
     // Every channel a worker listens on (cancellations among them) is on its one notifier connection.
     const name = `taskyard-worker-notifier:${hostname()}:${workers[0]!.pid}`;
-    // On a cluster the subscriber is connected to one of the nodes: look on each.
-    const servers = 'nodes' in redis ? redis.nodes('master') : [redis];
-    const found = (await Promise.all(servers.map(async (server) => ({ server, line: String(await server.client('LIST')).split('\n').find((entry) => entry.includes(` name=${name} `)) })))).find(
+    // On a cluster the subscriber is ioredis' own connection to one of the nodes, named after
+    // the client (`ioredis-cluster(subscriber):<name>`): look on each node. (The notifier's
+    // cluster client also has a command connection to every node, named `<name>`: not that one.)
+    const clustered = 'nodes' in redis;
+    const wanted = clustered ? ` name=ioredis-cluster(subscriber):${name} ` : ` name=${name} `;
+    const servers = clustered ? redis.nodes('master') : [redis];
+    const found = (await Promise.all(servers.map(async (server) => ({ server, line: String(await server.client('LIST')).split('\n').find((entry) => entry.includes(wanted)) })))).find(
       (candidate) => candidate.line !== undefined,
     );
     expect(found).toBeDefined();
     await found!.server.client('KILL', 'ID', /\bid=(\d+)/.exec(found!.line!)![1]!);
     expect((await cancel(id)).status).toBe(202);
 
-    // Once subscribed again, the worker reads the ledger records of its running tasks.
-    const task = await waitForState(api, id, 'cancelled', 10_000);
+    // Once subscribed again (on a cluster: at its next catch-up), the worker reads the ledger
+    // records of its running tasks.
+    const task = await waitForState(api, id, 'cancelled', 10_000 + CLUSTER_CATCH_UP_MS);
     expect(states(task)).toEqual(['queued', 'active', 'cancelled']);
     await workers[0]!.waitForLog('the abort', (line) => line['taskId'] === id && line.msg === 'task cancelled: aborting its attempt');
   });

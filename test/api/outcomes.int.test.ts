@@ -25,8 +25,11 @@ describe('handler outcomes', () => {
       expect.stringContaining('run 1: not ready'),
       expect.stringContaining('run 2: not ready'),
     ]);
+    // Each run after a snooze waited out its delay.
     const runs = await startsOf(id);
+    expect(runs).toHaveLength(3);
     expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(200);
+    expect(runs[2]! - runs[1]!).toBeGreaterThanOrEqual(200);
     expect(metricValue(await worker.metrics(), 'taskyard_tasks_processed_total', { role, outcome: 'snoozed' })).toBeGreaterThanOrEqual(2);
   });
 

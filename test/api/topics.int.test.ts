@@ -83,6 +83,11 @@ describe('topic messaging', () => {
     // Both subscribers' tasks exist once each, under the ids the first request claimed, and run.
     expect(await waitForState(api, audit!.id, 'completed')).toMatchObject({ result: { audited: 'o-partial' }, correlationId: retried.body.correlationId });
     expect(await waitForState(api, notify!.id, 'completed')).toMatchObject({ result: { notified: 'o-partial' }, correlationId: retried.body.correlationId });
+    for (const role of ['audit', 'notify']) {
+      const queue = roleQueue(api.redis, api.config.queuePrefix, role);
+      const orders = (await queue.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed'])).filter((job) => job.data.payload.orderId === 'o-partial');
+      expect(orders.map((job) => job.id), role).toHaveLength(1);
+    }
   });
 
   it('shows each role its topics in GET /v1/roles', async () => {

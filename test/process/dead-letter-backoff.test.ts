@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../support/api-server';
-import { deletePrefix, testEnv } from '../support/test-env';
+import { deletePrefix, testEnv, testRedis } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
 import { expectError } from '../api/helpers';
@@ -20,10 +20,10 @@ const env = testEnv({
 const prefix = env['QUEUE_PREFIX']!;
 const api = new ApiServer(env);
 const replicas = [new WorkerProcess(env), new WorkerProcess(env)];
-let redis: Redis;
+let redis: Redis | Cluster;
 
 beforeAll(async () => {
-  redis = new Redis(env['REDIS_URL']!, { maxRetriesPerRequest: 1 });
+  redis = testRedis({ maxRetriesPerRequest: 1 });
   await Promise.all([api.start(), ...replicas.map((replica) => replica.start())]);
 });
 

@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REINJECTION_AFTER_MS } from '../../apps/workers/src/effects-ledger';
 import { ApiServer } from '../support/api-server';
 import { roleQueue } from '../support/role-queue';
-import { deletePrefix, testEnv } from '../support/test-env';
+import { deletePrefix, testEnv, testRedis } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
 import { FAST_RECOVERY, isStallLine, metricValue, waitForState } from './helpers';
@@ -13,7 +12,7 @@ const ROLE_MODULES = resolve(__dirname, '../fixtures/roles/effects.cjs');
 const env = testEnv({ ...FAST_RECOVERY, ROLES: 'effects', ROLE_MODULES });
 const prefix = env['QUEUE_PREFIX']!;
 const api = new ApiServer(env);
-const redis = new Redis(env['REDIS_URL']!);
+const redis = testRedis();
 const running: WorkerProcess[] = [];
 
 beforeAll(async () => {

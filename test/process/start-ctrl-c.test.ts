@@ -90,9 +90,10 @@ describe('npm start', () => {
     const port = await freePort();
     const redisPort = await freePort();
     const output: string[] = [];
-    // No Redis answers at REDIS_URL: npm start runs a private redis-server there.
+    // No Redis answers at REDIS_URL: npm start runs a private redis-server there. This is `npm
+    // start` itself, as a person runs it: npm, then tsx, then the launcher, in one process group.
     leftovers.redisPorts.add(redisPort);
-    launcher = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    launcher = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, PORT: String(port), WORKER_REPLICAS: '2', LOG_PRETTY: 'false', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,8 +113,11 @@ describe('npm start', () => {
     expect(await redis.ping()).toBe('PONG');
     redis.disconnect();
 
+    // A closed terminal: SIGHUP to every process of the group. npm and tsx end at once; the launcher
+    // (whose output still reaches this test through the pipe npm handed it) stops everything first.
     process.kill(-launcher.pid!, 'SIGHUP');
-    expect(await exited).toBe(0);
+    await exited;
+    await waitFor('the launcher to have stopped everything', async () => output.includes('taskyard: stopped'), { timeoutMs: 60_000 });
     const alive = (pid: number) => {
       try {
         process.kill(pid, 0);

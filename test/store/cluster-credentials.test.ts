@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterNodeCredentials, createRedisConnection, TaskyardKeys, type RedisTarget } from '@taskyard/store';
+import { clusterNodeCredentials, createRedisConnection, TaskyardKeys, waitForRedis, type RedisClient, type RedisTarget } from '@taskyard/store';
 import { RedisCluster } from '../support/redis-cluster';
 
 // A managed Redis Cluster asks for a password (and often TLS); the seed list has no room for
@@ -26,17 +26,34 @@ describe('a Redis Cluster that requires a password', () => {
 
   it("is used with REDIS_URL's password, by Taskyard's connections and BullMQ's", async () => {
     const redis = createRedisConnection({ redisUrl: `redis://:${password}@not-used.invalid:1`, redisClusterNodes: nodes }, 'producer', { name: 'auth-test' });
+    redis.on('error', () => undefined);
+    await waitForRedis(redis, 10_000);
     const keys = new TaskyardKeys('auth');
-    const queues = ['echo', 'docs.store'].map((role) => new Queue(keys.queueName(role), { connection: redis, prefix: keys.queuePrefix(role) }));
+    // One role on each master (its hash tag's slot decides where its queue lives): every node must let us in.
+    const roles = await rolesOnEveryNode(redis, keys, cluster.ports.length);
+    expect(roles).toHaveLength(cluster.ports.length);
+    const queues = roles.map((role) => new Queue(keys.queueName(role), { connection: redis, prefix: keys.queuePrefix(role) }));
     try {
-      // Roles in different slots (different nodes, most likely): every node let us in.
       for (const queue of queues) await queue.add(queue.name, { n: 1 }, { jobId: `${queue.name}_1` });
-      expect(await Promise.all(queues.map(async (queue) => (await queue.getJob(`${queue.name}_1`))?.data))).toEqual([{ n: 1 }, { n: 1 }]);
+      expect(await Promise.all(queues.map(async (queue) => (await queue.getJob(`${queue.name}_1`))?.data))).toEqual(roles.map(() => ({ n: 1 })));
     } finally {
       await Promise.all(queues.map((queue) => queue.close()));
       redis.disconnect();
     }
   });
+
+  /** Role names whose queues land on `masters` different nodes (a role's hash tag decides its slot, the cluster its node). */
+  async function rolesOnEveryNode(redis: RedisClient, keys: TaskyardKeys, masters: number): Promise<string[]> {
+    const ranges = await redis.cluster('SLOTS');
+    const byNode = new Map<number, string>();
+    for (let n = 0; byNode.size < masters && n < 1000; n++) {
+      const role = `role-${n}`;
+      const slot = Number(await redis.cluster('KEYSLOT', keys.queuePrefix(role)));
+      const node = ranges.find(([from, to]) => slot >= from && slot <= to)![2]![1];
+      if (!byNode.has(node)) byNode.set(node, role);
+    }
+    return [...byNode.values()];
+  }
 
   it('refuses a wrong password with an error, not a hang', async () => {
     const redis = createRedisConnection({ redisUrl: 'redis://:wrong@not-used.invalid:1', redisClusterNodes: nodes }, 'producer', { name: 'auth-test', commandTimeoutMs: 2000 });

@@ -1,5 +1,4 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { TcpProxy, type ProxiedConnection } from '../../scripts/lib/tcp-proxy';
 
 /**
  * A TCP proxy in front of Redis that, once armed, cuts a connection in the middle of what it
@@ -9,20 +8,14 @@ import type { AddressInfo } from 'node:net';
  * whose connection closes before EXEC; a pipeline (or two transactions) has its first part
  * applied. This is how a test sees the API die in the middle of an enqueue.
  */
-export class CuttingProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+export class CuttingProxy extends TcpProxy {
   private armed: readonly string[] | undefined;
   /** Counts armings, so a connection starts afresh what it has seen for each. */
   private arming = 0;
   private cutDone: (() => void) | undefined;
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
+  /** What each connection sent since the proxy was armed (commands may span chunks), and for which arming. */
+  private readonly seen = new WeakMap<ProxiedConnection, { text: string; arming: number }>();
+  private readonly cutting = new WeakSet<ProxiedConnection>();
 
   /** Cuts the connection that next sends two of `markers`, before the second; resolves once it has. */
   cutBetween(markers: readonly string[]): Promise<void> {
@@ -31,46 +24,24 @@ export class CuttingProxy {
     return new Promise((resolve) => (this.cutDone = resolve));
   }
 
-  async start(): Promise<this> {
-    this.server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      // What this connection sent since the proxy was armed (commands may span chunks).
-      let seen = '';
-      let seenFor = 0;
-      client.on('data', (chunk: Buffer) => {
-        const markers = this.armed;
-        if (!markers) return void upstream.write(chunk);
-        if (seenFor !== this.arming) [seen, seenFor] = ['', this.arming];
-        // ioredis sends command names in lower case, markers are kept so: compare in lower case.
-        const before = seen.length;
-        seen += chunk.toString('latin1').toLowerCase();
-        const cut = secondMarkerAt(seen, markers);
-        if (cut === undefined) return void upstream.write(chunk);
-        this.armed = undefined;
-        const keep = Math.max(0, cut - before);
-        upstream.write(chunk.subarray(0, keep), () => {
-          upstream.destroy();
-          client.destroy();
-          this.cutDone?.();
-        });
-      });
-      upstream.on('data', (chunk) => client.write(chunk));
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+  protected override toServer(chunk: Buffer, connection: ProxiedConnection): void {
+    // A connection being cut passes nothing more (its sockets close once the kept part is out).
+    if (this.cutting.has(connection)) return;
+    const markers = this.armed;
+    if (!markers) return void connection.upstream.write(chunk);
+    let seen = this.seen.get(connection);
+    if (!seen || seen.arming !== this.arming) this.seen.set(connection, (seen = { text: '', arming: this.arming }));
+    // ioredis sends command names in lower case, markers are kept so: compare in lower case.
+    const before = seen.text.length;
+    seen.text += chunk.toString('latin1').toLowerCase();
+    const cut = secondMarkerAt(seen.text, markers);
+    if (cut === undefined) return void connection.upstream.write(chunk);
+    this.armed = undefined;
+    this.cutting.add(connection);
+    connection.upstream.write(chunk.subarray(0, Math.max(0, cut - before)), () => {
+      connection.cut();
+      this.cutDone?.();
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
 

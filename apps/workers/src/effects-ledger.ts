@@ -49,7 +49,7 @@ export class EffectsLedger {
    * `always` is for roles with a circuit breaker: a job the circuit handed back looks like a
    * first delivery to BullMQ, yet a cancellation may have been recorded meanwhile. A first
    * delivery reads nothing: a cancellation of a task that just became active reaches it through
-   * the cancel channel (RunningAttempts keeps early ones).
+   * the cancel channel (Cancellations keeps early ones).
    */
   mustCheck(job: Job, createdAt: string, { always = false }: { always?: boolean } = {}): boolean {
     return always || mayRepeatEarlierRun(job, createdAt);

@@ -1,5 +1,8 @@
 import type { Logger } from '@taskyard/observability';
-import { createRedisConnection, type RedisClient, type RedisTarget } from '@taskyard/store';
+import { createRedisConnection, isCluster, type RedisClient, type RedisTarget } from '@taskyard/store';
+
+/** How often a worker on a Redis Cluster catches up on what pub/sub may have dropped (see Notifier.start). */
+export const CLUSTER_CATCH_UP_MS = 5000;
 
 /** What a subscriber does after a reconnect, once subscribed again: read back what pub/sub dropped meanwhile. */
 export type CatchUp = () => Promise<void>;
@@ -16,11 +19,13 @@ export class Notifier {
   private readonly catchUps: CatchUp[] = [];
   private subscriber: RedisClient | undefined;
   private started = false;
+  private catchUpTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly target: RedisTarget,
     private readonly logger: Logger,
     private readonly name: string,
+    private readonly clusterCatchUpMs = CLUSTER_CATCH_UP_MS,
   ) {}
 
   /** Calls `handler` with every message published on `channel`; `catchUp` after every reconnect. */
@@ -50,9 +55,17 @@ export class Notifier {
     await subscriber.subscribe(...this.handlers.keys());
     subscribed = true;
     await this.runCatchUps();
+    if (isCluster(subscriber)) {
+      // ioredis' Cluster client moves its subscription to another node by itself when the
+      // subscriber's connection drops, and says nothing (no 'ready'): what was published in
+      // between is caught up on a timer instead, every CLUSTER_CATCH_UP_MS.
+      this.catchUpTimer = setInterval(() => void this.runCatchUps(), this.clusterCatchUpMs);
+      this.catchUpTimer.unref();
+    }
   }
 
   async close(): Promise<void> {
+    clearInterval(this.catchUpTimer);
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     await subscriber?.quit().catch(() => subscriber.disconnect());

@@ -1,10 +1,9 @@
 import type { TaskId } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
-import type { Dispatcher, DispatchRequest, PreparedTask } from '@taskyard/dispatch';
+import { toTaskError, type Dispatcher, type DispatchRequest, type PreparedTask } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import { cancel, snooze, topicName, type AnyRole, type AnyTopic, type HandlerOutcome, type Published, type SendOptions, type TaskContext } from '@taskyard/roles';
 import { ledgerTimings, type OnceClaims, type RedisClient } from '@taskyard/store';
-import { toTaskError } from './dispatch-failure';
 import { runOnce } from './once/run-once';
 import type { Attempt } from './pipeline/attempt';
 

@@ -1,35 +1,13 @@
-import {
-  acceptsSource,
-  DispatchError,
-  jsonDepthExceeds,
-  MAX_JSON_DEPTH,
-  TaskOptionsSchema,
-  toIssues,
-  type SubmitMetadata,
-  type TaskAccepted,
-  type TaskMessage,
-  type TaskOptions,
-} from '@taskyard/contracts';
+import type { TaskMessage } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
-import { createMessage, deriveMessage, type MessageSigner } from '@taskyard/crypto';
-import type { AnyRole, RoleRegistry } from '@taskyard/roles';
-import { jobOptionsFor, type QueuedJob, type TaskStore } from '@taskyard/store';
+import type { MessageSigner } from '@taskyard/crypto';
+import type { RoleRegistry } from '@taskyard/roles';
+import type { QueuedJob, TaskStore } from '@taskyard/store';
+import { MessagePreparer, type DispatchRequest, type PreparedTask } from './message-preparer';
+import type { Origin } from './origin';
 import { QueueDepthGuard } from './queue-depth-guard';
-import { senderOf, sourceOf, type Origin } from './origin';
 
-/** One message to make: for a role, with its payload and (for new work) its metadata. */
-export interface DispatchRequest {
-  role: string;
-  payload: unknown;
-  options?: TaskOptions | undefined;
-  /** New work only (an `api` origin): correlation id, tenant and labels; derived messages inherit their parent's. */
-  metadata?: SubmitMetadata | undefined;
-}
-
-/** A message made, signed and checked, with its job options and the 202 entry that answers it. */
-export interface PreparedTask extends QueuedJob {
-  accepted: TaskAccepted;
-}
+export type { DispatchRequest, PreparedTask } from './message-preparer';
 
 export interface DispatcherDeps {
   /** The deployment's roles, with its settings applied. */
@@ -56,9 +34,11 @@ export interface DispatcherDeps {
  */
 export class Dispatcher {
   private readonly depthGuard: QueueDepthGuard;
+  private readonly preparer: MessagePreparer;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.depthGuard = new QueueDepthGuard(deps.store.queues, deps.registry);
+    this.preparer = new MessagePreparer(deps);
   }
 
   /** Makes, checks and enqueues `requests` (one, a batch, or a fan-out); resolves with what was enqueued. */
@@ -69,25 +49,14 @@ export class Dispatcher {
     return tasks;
   }
 
-  /**
-   * Publishes `payload` to `topic`: one request for every subscribing role, under one correlation
-   * id (new work gets `correlationId`, derived messages keep their parent's).
-   */
+  /** One request for every role subscribing to `topic` (see MessagePreparer.topicRequests). */
   topicRequests(topic: string, request: Omit<DispatchRequest, 'role'>): DispatchRequest[] {
-    const subscribers = this.deps.registry.subscribersOf(topic);
-    if (subscribers.length === 0) {
-      throw new DispatchError('UNKNOWN_TOPIC', `no role subscribes to topic "${topic}"`, { topics: this.deps.registry.topics() });
-    }
-    return subscribers.map((role) => ({ ...request, role: role.name }));
+    return this.preparer.topicRequests(topic, request);
   }
 
-  /**
-   * Checks every request and makes its signed message and job options, enqueueing nothing: one
-   * refusal refuses them all. In a batch (`batch: true`) errors name the task's index and its
-   * fields as `tasks.<i>.<field>`; an unknown role is then an invalid task, not a missing resource.
-   */
-  prepare(origin: Origin, requests: readonly DispatchRequest[], { batch = false }: { batch?: boolean } = {}): PreparedTask[] {
-    return requests.map((request, index) => this.prepareOne(origin, request, batch ? index : undefined));
+  /** Checks every request and makes its signed message and job options, enqueueing nothing (see MessagePreparer.prepare). */
+  prepare(origin: Origin, requests: readonly DispatchRequest[], options: { batch?: boolean } = {}): PreparedTask[] {
+    return this.preparer.prepare(origin, requests, options);
   }
 
   /** Refuses (QUEUE_FULL) work that would take a depth-limited role past its limit; free for roles without one. */
@@ -122,77 +91,7 @@ export class Dispatcher {
 
   /** The job of an already signed message (a dead letter's claimed replay): its role's job options. */
   jobOf(message: TaskMessage): QueuedJob {
-    return { message, options: jobOptionsFor(this.role(message.role, undefined), message.id, this.deps.config.retention) };
-  }
-
-  private prepareOne(origin: Origin, request: DispatchRequest, index: number | undefined): PreparedTask {
-    const role = this.role(request.role, index);
-    this.checkAccess(origin, role, index);
-    const payload = this.validate(role, request.payload, index);
-    const taskOptions = origin.kind === 'api' ? request.options : this.checkOptions(request.options, index);
-    const message = this.makeMessage(origin, role, payload, request.metadata);
-    const options = jobOptionsFor(role, message.id, this.deps.config.retention, taskOptions);
-    const state = (request.options?.delayMs ?? 0) > 0 ? 'delayed' : 'queued';
-    return { message, options, accepted: { id: message.id, role: role.name, state } };
-  }
-
-  private role(name: string, index: number | undefined): AnyRole {
-    const role = this.deps.registry.get(name);
-    if (role) return role;
-    const known = this.deps.registry.names();
-    if (index === undefined) throw new DispatchError('UNKNOWN_ROLE', `no role named "${name}"`, { known });
-    throw new DispatchError('INVALID', `task ${index}: no role named "${name}"`, [
-      { index, field: field(index, 'role'), message: `unknown role; known: ${known.join(', ')}` },
-    ]);
-  }
-
-  private checkAccess(origin: Origin, role: AnyRole, index: number | undefined): void {
-    if (acceptsSource(role.acceptFrom, sourceOf(origin))) return;
-    throw new DispatchError('FORBIDDEN', `${where(index)}${senderOf(origin)} may not send tasks to role "${role.name}"`, {
-      ...(index === undefined ? {} : { index }),
-      field: field(index, 'role'),
-      acceptFrom: role.acceptFrom,
-    });
-  }
-
-  private validate(role: AnyRole, payload: unknown, index: number | undefined): unknown {
-    if (jsonDepthExceeds(payload, MAX_JSON_DEPTH)) {
-      throw new DispatchError('INVALID', `${where(index)}payload is nested deeper than ${MAX_JSON_DEPTH} levels`, [
-        { ...(index === undefined ? {} : { index }), field: field(index, 'payload'), message: 'too deeply nested' },
-      ]);
-    }
-    const parsed = role.input.safeParse(payload);
-    if (parsed.success) return parsed.data;
-    const issues = toIssues(parsed.error);
-    const details = issues.map((issue) => ({
-      ...(index === undefined ? {} : { index }),
-      field: [field(index, 'payload'), issue.path].filter(Boolean).join('.'),
-      message: issue.message,
-    }));
-    const summary = issues.map((issue) => `${issue.path || '(payload)'}: ${issue.message}`).join('; ');
-    throw new DispatchError('INVALID', `${where(index)}payload does not match role "${role.name}" (${summary})`, details);
-  }
-
-  /** A handler's send options are bounded like a client's (the API's body schema checks theirs). */
-  private checkOptions(options: TaskOptions | undefined, index: number | undefined): TaskOptions | undefined {
-    if (options === undefined) return undefined;
-    const parsed = TaskOptionsSchema.safeParse(options);
-    if (parsed.success) return parsed.data;
-    const issues = toIssues(parsed.error);
-    throw new DispatchError(
-      'INVALID',
-      `${where(index)}options are out of bounds (${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')})`,
-      issues.map((issue) => ({ ...(index === undefined ? {} : { index }), field: [field(index, 'options'), issue.path].filter(Boolean).join('.'), message: issue.message })),
-    );
-  }
-
-  private makeMessage(origin: Origin, role: AnyRole, payload: unknown, metadata: SubmitMetadata | undefined): TaskMessage {
-    const source = sourceOf(origin);
-    if (origin.kind !== 'api') return deriveMessage(origin.parent, { role: role.name, payload, source }, this.deps.signer);
-    return createMessage(
-      { role: role.name, payload, source, correlationId: metadata?.correlationId, tenant: metadata?.tenant, labels: metadata?.labels },
-      this.deps.signer,
-    );
+    return this.preparer.jobOf(message);
   }
 }
 
@@ -201,12 +100,4 @@ function countByRole(tasks: readonly QueuedJob[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const { message } of tasks) counts.set(message.role, (counts.get(message.role) ?? 0) + 1);
   return counts;
-}
-
-function field(index: number | undefined, name: string): string {
-  return index === undefined ? name : `tasks.${index}.${name}`;
-}
-
-function where(index: number | undefined): string {
-  return index === undefined ? '' : `task ${index}: `;
 }

@@ -30,7 +30,12 @@ const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 
  *   a 503 means "not confirmed": a client that retries should send an Idempotency-Key, or it may enqueue twice.)
  * - `worker`: never give up (`maxRetriesPerRequest: null`, as BullMQ requires), queue commands
  *   while reconnecting, and ride out a Redis restart.
- * With REDIS_CLUSTER_NODES it is an ioredis Cluster client with the same behaviour per node.
+ * With REDIS_CLUSTER_NODES it is an ioredis Cluster client with the same behaviour per node, but
+ * one: the Cluster client sends a command again when its connection closed (retryDelayOnFailover),
+ * which it needs while the cluster moves slots and fails over, and which cannot be turned off for
+ * a producer without refusing requests whenever it re-arranges its connections (tried: the
+ * integration suite then saw 503s). Every command the API sends is safe to repeat — job ids,
+ * SET NX records, claim scripts — but the per-key rate-limit counter, which may count twice.
  */
 export function createRedisConnection(target: RedisTarget, kind: ConnectionKind, options: RedisConnectionOptions): RedisClient {
   const common: RedisOptions = { connectionName: options.name, retryStrategy };

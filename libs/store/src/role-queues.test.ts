@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { newTaskId, TASK_SCHEMA_VERSION, type TaskMessage } from '@taskyard/contracts';
 import { jobOptionsFor } from './job-options';
 import { RoleQueues, type QueuedJob } from './role-queues';
+import { unsignedMessage } from './store.fixture';
 import { TaskyardKeys } from './taskyard-keys';
 
 const prefix = `t-${randomBytes(4).toString('hex')}`;
@@ -20,17 +20,8 @@ afterAll(async () => {
 });
 
 function job(role: string, extra: Partial<QueuedJob['options']> = {}): QueuedJob {
-  const id = newTaskId(role);
-  const message: TaskMessage = {
-    createdAt: new Date().toISOString(),
-    id,
-    metadata: { causationId: null, correlationId: `corr-${id}`, labels: {}, source: 'api:test' },
-    payload: { n: 1 },
-    role,
-    schemaVersion: TASK_SCHEMA_VERSION,
-    signature: { kid: 'k', alg: 'HMAC-SHA256', value: '0'.repeat(64) },
-  };
-  return { message, options: { ...jobOptionsFor(settings, id, { ageSeconds: 600, count: 100 }), ...extra } };
+  const message = unsignedMessage(role);
+  return { message, options: { ...jobOptionsFor(settings, message.id, { ageSeconds: 600, count: 100 }), ...extra } };
 }
 
 async function ids(role: string): Promise<string[]> {

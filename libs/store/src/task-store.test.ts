@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { newTaskId, TASK_SCHEMA_VERSION, type CancelledRecord } from '@taskyard/contracts';
+import { newTaskId, type CancelledRecord } from '@taskyard/contracts';
 import { DeadLetterStore } from './dead-letter-store';
 import { jobOptionsFor } from './job-options';
 import { RoleQueues } from './role-queues';
 import { TaskStore } from './task-store';
+import { unsignedMessage } from './store.fixture';
 import { TaskyardKeys } from './taskyard-keys';
 
 const prefix = `t-${randomBytes(4).toString('hex')}`;
@@ -27,16 +28,8 @@ afterAll(async () => {
 
 /** A task of `role` enqueued as the dispatcher does (its data an envelope, unsigned here: the store does not verify). */
 async function enqueue(role: string, delayMs = 0): Promise<string> {
-  const id = newTaskId(role);
-  const message = {
-    createdAt: new Date().toISOString(),
-    id,
-    metadata: { causationId: null, correlationId: `corr-${id}`, labels: {}, source: 'api:test' },
-    payload: { n: 1 },
-    role,
-    schemaVersion: TASK_SCHEMA_VERSION,
-    signature: { kid: 'k', alg: 'HMAC-SHA256' as const, value: '0'.repeat(64) },
-  };
+  const message = unsignedMessage(role);
+  const id = message.id;
   await store.enqueue([{ message, options: jobOptionsFor(settings, id, { ageSeconds: 600, count: 100 }, delayMs ? { delayMs } : {}) }]);
   return id;
 }

@@ -1,12 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import {
-  acceptsSource,
   CancelledError,
   deepFreeze,
   errorClassOf,
   errorCodeOf,
   newTaskId,
-  PermanentTaskError,
   SchemaError,
   SIGNATURE_ALGORITHM,
   TASK_SCHEMA_VERSION,
@@ -14,6 +13,8 @@ import {
   type ErrorClass,
   type TaskMessage,
 } from '@taskyard/contracts';
+import { MessageSigner } from '@taskyard/crypto';
+import { MessagePreparer, toTaskError, type DispatchRequest, type Origin, type PreparedTask } from '@taskyard/dispatch';
 import { createLogger } from '@taskyard/observability';
 import {
   cancel,
@@ -152,6 +153,7 @@ export async function runRole<R extends AnyRole>(role: R, payload: PayloadOf<R>,
 
 class TestContext implements TaskContext {
   private readonly onceResults = new Map<string, unknown>();
+  private readonly signer = new MessageSigner([{ id: 'run-role', secret: randomBytes(24).toString('base64url') }]);
 
   constructor(
     private readonly role: AnyRole,
@@ -199,22 +201,27 @@ class TestContext implements TaskContext {
 
   readonly send = (async (target: AnyRole | string, payload: unknown, options: SendOptions = {}) => {
     const name = typeof target === 'string' ? target : target.name;
-    const definition = typeof target === 'string' ? this.registry.get(target) : target;
-    if (typeof target === 'string' && !definition && this.options.roles) throw permanent(`role "${this.role.name}" sent a task to unknown role "${name}"`, 'UNKNOWN_ROLE');
-    const checked = definition ? this.check(definition, payload) : payload;
-    const id = newTaskId(name);
-    this.run.sent.push({ id, role: name, payload: checked, options });
-    return { id };
+    if (typeof target === 'string' && !this.options.roles) {
+      // No deployment to check a name against: recorded as sent, unchecked.
+      const id = newTaskId(name);
+      this.run.sent.push({ id, role: name, payload, options });
+      return { id };
+    }
+    const [task] = this.prepare([{ role: name, payload, options }], typeof target === 'string' ? undefined : target);
+    this.run.sent.push({ id: task!.message.id, role: name, payload: task!.message.payload, options });
+    return { id: task!.message.id };
   }) as TaskContext['send'];
 
   readonly publish = (async (topic: AnyTopic | string, payload: unknown, options: SendOptions = {}): Promise<Published> => {
     const name = topicName(topic);
-    const subscribers = this.registry.subscribersOf(name);
-    if (subscribers.length === 0 && this.options.roles) throw permanent(`role "${this.role.name}" published to topic "${name}", which no role subscribes to`, 'UNKNOWN_TOPIC');
-    const tasks = subscribers.map((subscriber) => {
-      this.check(subscriber, payload);
-      return { id: newTaskId(subscriber.name), role: subscriber.name };
-    });
+    if (!this.options.roles) {
+      // No deployment, so no subscribers to check against: recorded, with no tasks.
+      this.run.published.push({ topic: name, payload, options, tasks: [] });
+      return { tasks: [] };
+    }
+    const preparer = this.preparer();
+    const prepared = this.refusedAsTaskError(() => preparer.prepare(this.origin, preparer.topicRequests(name, { payload, options })));
+    const tasks = prepared.map(({ message }) => ({ id: message.id, role: message.role }));
     this.run.published.push({ topic: name, payload, options, tasks });
     return { tasks };
   }) as TaskContext['publish'];
@@ -223,23 +230,39 @@ class TestContext implements TaskContext {
 
   readonly cancel = (reason: string): HandlerOutcome => cancel(reason);
 
-  /** The dispatcher's checks of a follow-up: the target's acceptFrom and input schema. */
-  private check(target: AnyRole, payload: unknown): unknown {
-    if (!acceptsSource(target.acceptFrom, `role:${this.role.name}`)) {
-      throw permanent(`role "${this.role.name}" may not send tasks to role "${target.name}"`, 'SEND_FORBIDDEN');
+  /** Where this handler's follow-ups come from, for the dispatcher's checks. */
+  private get origin(): Origin {
+    return { kind: 'role', role: this.role.name, parent: this.message };
+  }
+
+  /**
+   * The dispatcher's own checks and making (MessagePreparer), over the deployment's roles plus
+   * `target` when given as a definition: unknown role, acceptFrom, payload depth and schema,
+   * send options; signed with a key of this run.
+   */
+  private preparer(target?: AnyRole): MessagePreparer {
+    const roles = [...(this.options.roles ?? [])];
+    if (target && !roles.some((known) => known.name === target.name)) roles.push(target);
+    return new MessagePreparer({ registry: new RoleRegistry(roles), signer: this.signer, config: { retention: TEST_RETENTION } });
+  }
+
+  private prepare(requests: DispatchRequest[], target?: AnyRole): PreparedTask[] {
+    const preparer = this.preparer(target);
+    return this.refusedAsTaskError(() => preparer.prepare(this.origin, requests));
+  }
+
+  /** A refusal fails the handler's task as it would in a worker (toTaskError: SEND_INVALID, SEND_FORBIDDEN, …). */
+  private refusedAsTaskError<T>(make: () => T): T {
+    try {
+      return make();
+    } catch (err) {
+      throw toTaskError(err);
     }
-    const parsed = target.input.safeParse(payload);
-    if (!parsed.success) {
-      const summary = toIssues(parsed.error).map((issue) => `${issue.path || '(payload)'}: ${issue.message}`).join('; ');
-      throw permanent(`role "${this.role.name}" sent an invalid "${target.name}" payload (${summary})`, 'SEND_INVALID');
-    }
-    return parsed.data;
   }
 }
 
-function permanent(message: string, code: string): PermanentTaskError {
-  return new PermanentTaskError(message, code);
-}
+/** Retention in the job options runRole's preparer makes (they are never enqueued). */
+const TEST_RETENTION = { ageSeconds: 86_400, count: 100_000 };
 
 function schemaError(message: string, error: Parameters<typeof toIssues>[0]): SchemaError {
   return new SchemaError(message, toIssues(error));

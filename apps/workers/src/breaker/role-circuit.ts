@@ -61,7 +61,7 @@ export function opossumOptions(breaker: Breaker, rotation: EventEmitter): Circui
  *
  * - closed: runs go through opossum, which counts transient failures in its rolling window and
  *   opens when the role's thresholds are crossed. This replica then opens the shared circuit
- *   (SharedCircuitStore.open: record + queue limiter + event), and every other replica follows.
+ *   (CircuitStore.open: record + queue limiter + event), and every other replica follows.
  * - open: no replica fetches the role's jobs (the limiter); a job fetched in the moment before
  *   is handed back unstarted, its attempt not spent.
  * - half-open (opossum's reset timer): the first replica to claim the probe lock, once the shared

@@ -25,7 +25,9 @@ async function attemptOf(number = 1, abort = new AttemptAbort()) {
 }
 
 const logOf = async (id: string) => parseTaskLog((await fixture.queues.get('greet').getJobLogs(id)).logs);
-const count = async (outcome: string) => Number(new RegExp(`taskyard_tasks_processed_total\\{role="greet",outcome="${outcome}"\\} (\\d+)`).exec(await fixture.metrics.registry.metrics())?.[1]);
+/** The processed counter of `outcome` (0 before its first count: prom-client prints no line for it yet). */
+const count = async (outcome: string) =>
+  Number(new RegExp(`taskyard_tasks_processed_total\\{role="greet",outcome="${outcome}"\\} (\\d+)`).exec(await fixture.metrics.registry.metrics())?.[1] ?? 0);
 
 describe('the failure recorder', () => {
   it('records a transient failure that will be retried, and hands BullMQ the error as it is', async () => {
@@ -40,7 +42,7 @@ describe('the failure recorder', () => {
     expect(await store.get(message.id)).toBeUndefined();
   });
 
-  it('dead-letters a permanent failure before it records it, and hands BullMQ an UnrecoverableError', async () => {
+  it('dead-letters a permanent failure, records it in the job log, and hands BullMQ an UnrecoverableError', async () => {
     const { attempt, message } = await attemptOf(1);
     const mapped = await recorder.failed(attempt, new PermanentTaskError('bad input', 'BAD_INPUT'));
     expect(mapped).toBeInstanceOf(UnrecoverableError);

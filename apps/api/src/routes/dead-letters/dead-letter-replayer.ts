@@ -47,9 +47,7 @@ export class DeadLetterReplayer {
 
   /** Replays `ids` of `role`, or (without ids) the role's oldest dead letters, up to one page. */
   async replayMany(role: string, ids: readonly string[] | undefined, keyId: string, limit: number): Promise<BulkReplayResult> {
-    if (!this.deps.registry.has(role)) {
-      throw new ApiError('UNKNOWN_ROLE', `no role named "${role}"`, { known: this.deps.registry.names() });
-    }
+    requireRole(this.deps.registry, role);
     const targets = ids ? [...new Set(ids)] : await this.deps.store.oldestIds(role, limit);
     // Admitted or refused whole (429 QUEUE_FULL), like a batch submission.
     if (targets.length > 0) await this.admit(role, targets.length);
@@ -123,4 +121,9 @@ export class DeadLetterReplayer {
 
 export function deadLetterNotFound(id: string): ApiError {
   return new ApiError('NOT_FOUND', `no dead letter with id "${id}" (it may have been replayed, deleted or expired)`);
+}
+
+/** A role named in a dead-letter request (a filter, a bulk replay) must be one of the deployment's: 404 UNKNOWN_ROLE. */
+export function requireRole(registry: RoleRegistry, role: string): void {
+  if (!registry.has(role)) throw new ApiError('UNKNOWN_ROLE', `no role named "${role}"`, { known: registry.names() });
 }

@@ -16,7 +16,7 @@ import {
 import type { RedisClient } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
-import { deadLetterNotFound, DeadLetterReplayer, type DeadLetterReplayerDeps } from './dead-letter-replayer';
+import { deadLetterNotFound, DeadLetterReplayer, requireRole, type DeadLetterReplayerDeps } from './dead-letter-replayer';
 
 /** The routes need what the replayer needs (the store, the roles, the dispatcher, the signer) and the connection. */
 export interface DeadLettersRoutesOptions extends DeadLetterReplayerDeps {
@@ -29,9 +29,6 @@ const tags = ['dead-letters'];
 export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> = async (app, options) => {
   const { store, registry, redis } = options;
   const replayer = new DeadLetterReplayer(options);
-  const knownRole = (role: string) => {
-    if (!registry.has(role)) throw new ApiError('UNKNOWN_ROLE', `no role named "${role}"`, { known: registry.names() });
-  };
 
   app.get(
     '/dead-letters',
@@ -45,7 +42,7 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
     },
     async (request) => {
       const { role, limit, cursor } = request.query;
-      if (role !== undefined) knownRole(role);
+      if (role !== undefined) requireRole(registry, role);
       if (cursor !== undefined && !decodeDeadLetterCursor(cursor)) {
         throw new ApiError('VALIDATION_FAILED', 'the cursor is not one this API gave out', [
           { field: 'querystring.cursor', message: 'pass the nextCursor of a previous page, unchanged' },

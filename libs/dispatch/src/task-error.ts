@@ -1,7 +1,8 @@
 import { DispatchError, PermanentTaskError, QUEUE_FULL_RETRY_AFTER_SECONDS, TransientTaskError } from '@taskyard/contracts';
 
 /**
- * The worker's edge of the dispatcher's vocabulary: a refused `ctx.send`/`ctx.publish` fails the
+ * The task edge of the dispatcher's vocabulary (the worker's, and runRole's in @taskyard/testing):
+ * a refused `ctx.send`/`ctx.publish` fails the
  * sending task with the refusal's task code, permanently (UNKNOWN_ROLE, UNKNOWN_TOPIC,
  * SEND_FORBIDDEN, SEND_INVALID) or, for a full queue, transiently after QUEUE_FULL's wait.
  * Anything else (Redis down) passes through: the attempt fails transiently as it is.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DISPATCH_FAILURES, DispatchError, errorClassOf, PermanentTaskError, TransientTaskError, type DispatchFailure } from '@taskyard/contracts';
-import { toTaskError } from './dispatch-failure';
+import { toTaskError } from './task-error';
 
 describe("the worker's edge of the dispatch vocabulary", () => {
   it('fails the sending task with each refusal\'s task code: permanently, or (a full queue) transiently after its wait', () => {
