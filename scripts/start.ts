@@ -96,22 +96,24 @@ async function main(): Promise<void> {
 
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   await waitForReady(`${base}/health/ready`);
-  const apiKey = config.apiKeys[0]!;
+  const apiKey = config.apiKeys[0];
+  // Only a development key's secret is shown: a deployment's own secrets never reach a terminal (or its scrollback).
+  const secret = devKeysFile && apiKey?.secret ? apiKey.secret : '<secret>';
   say();
   say('Taskyard is running.');
   say(`  API          ${base}/v1   (Authorization: Bearer <secret>)`);
-  say(`  API docs     ${base}/docs`);
-  say(`  Bull Board   ${base}/admin/queues   (user "${apiKey.id}", password = the key's secret)`);
-  say(`  Metrics      ${base}/metrics`);
+  if (config.docsEnabled) say(`  API docs     ${base}/docs`);
+  say(`  Bull Board   ${base}/admin/queues   (user = a key id, password = its secret; scope dashboard:read or admin)`);
+  say(`  Metrics      ${base}/metrics${config.metricsToken ? '   (Authorization: Bearer <METRICS_TOKEN>)' : ''}`);
   say(`  Workers      ${config.workerReplicas} replicas, roles: ${config.roles.join(', ')}`);
-  if (devKeysFile) say(`  API key      ${apiKey.id}:${apiKey.secret}   (development key, from ${devKeysFile})`);
+  if (devKeysFile && apiKey?.secret) say(`  API key      ${apiKey.id}:${apiKey.secret}   (development key, from ${devKeysFile})`);
   say();
   say('Submit a task:');
   say(
-    `  curl -s -X POST ${base}/v1/tasks -H 'authorization: Bearer ${apiKey.secret}' -H 'content-type: application/json' \\\n` +
+    `  curl -s -X POST ${base}/v1/tasks -H 'authorization: Bearer ${secret}' -H 'content-type: application/json' \\\n` +
       `    -d '{"role":"echo","payload":{"message":"hello, taskyard"}}'`,
   );
-  say(`then: curl -s ${base}/v1/tasks/<id> -H 'authorization: Bearer ${apiKey.secret}'`);
+  say(`then: curl -s ${base}/v1/tasks/<id> -H 'authorization: Bearer ${secret}'`);
   say('Press Ctrl-C to stop.');
   say();
 }

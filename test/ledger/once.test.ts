@@ -106,7 +106,7 @@ describe('runOnce (ctx.once)', () => {
 });
 
 describe('ledgerTimings', () => {
-  const config = { worker: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 } };
+  const config = { worker: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 }, retention: { ageSeconds: 86_400, count: 1000 }, deadLetterTtlMs: 7 * 86_400_000, idempotencyTtlMs: 86_400_000 };
 
   it('covers every attempt held to its limit, a stall and the whole backoff series', () => {
     const timings = ledgerTimings({ timeoutMs: 10_000, backoff: { type: 'exponential', delayMs: 1000, jitter: 0.2 } }, 3, config);
@@ -115,11 +115,12 @@ describe('ledgerTimings', () => {
     expect(timings.ttlMs).toBe(4 * 70_000 + 3000);
   });
 
-  it('does not grow with the retention age (memory would grow with throughput × a day), and stays finite for 100 attempts', () => {
+  it('does not grow with the retention age (memory would grow with throughput × a day), and never outlives the longest record lifetime', () => {
     const role = { timeoutMs: 1000, backoff: { type: 'exponential' as const, delayMs: 0, jitter: 0 } };
     expect(ledgerTimings(role, 1, config).ttlMs).toBe(2 * 61_000);
+    // 100 attempts a day apart once made a record live 399 days: now the longest of retention, DEAD_LETTER_TTL and IDEMPOTENCY_TTL.
     const huge = ledgerTimings({ ...role, backoff: { type: 'exponential', delayMs: 86_400_000, jitter: 0 } }, 100, config).ttlMs;
-    expect(Number.isSafeInteger(huge)).toBe(true);
-    expect(huge).toBeGreaterThan(365 * 86_400_000);
+    expect(huge).toBe(7 * 86_400_000);
+    expect(ledgerTimings({ ...role, backoff: { type: 'exponential', delayMs: 86_400_000, jitter: 0 } }, 100, { ...config, idempotencyTtlMs: 30 * 86_400_000 }).ttlMs).toBe(30 * 86_400_000);
   });
 });

@@ -7,7 +7,10 @@ import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
 import { DeadLetterStore, IdempotencyRecords, RoleQueues, TaskStore, TaskyardKeys, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
-import { ApiKeyVerifier } from './plugins/api-key-verifier';
+import { ApiKeyRing } from './auth/api-key-ring';
+import { ApiKeysWatcher } from './auth/api-keys-watcher';
+import { AuditLog } from './auth/audit-log';
+import { AuthFailureLimiter } from './auth/auth-failure-limiter';
 import { ApiMetrics } from './plugins/api-metrics';
 import { authPlugin } from './plugins/auth';
 import { lazyRequestLogger } from './plugins/lazy-request-logger';
@@ -15,6 +18,7 @@ import { loadSheddingPlugin } from './plugins/load-shedding';
 import { rateLimitPlugin } from './plugins/rate-limit';
 import { BULL_BOARD_PATH, bullBoardRoutes } from './plugins/bull-board';
 import { metricsPlugin } from './plugins/metrics';
+import { securityHeadersPlugin } from './plugins/security-headers';
 import { openApiPlugin } from './plugins/openapi';
 import { deadLettersRoutes } from './routes/dead-letters/dead-letters.routes';
 import { documentsRoutes } from './routes/documents/documents.routes';
@@ -72,9 +76,18 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   const deadLetters = new DeadLetterStore(redis, keys, config.deadLetterTtlMs);
   app.addHook('onClose', () => queues.close());
 
-  await app.register(openApiPlugin);
-  await app.register(authPlugin, { verifier: new ApiKeyVerifier(config.apiKeys) });
-  await app.register(metricsPlugin, { metrics });
+  const ring = new ApiKeyRing(config.apiKeys);
+  const audit = new AuditLog(logger, metrics.registry);
+  if (config.apiKeysFile !== undefined) {
+    const watcher = new ApiKeysWatcher(config.apiKeysFile, config.envApiKeys, ring, logger, audit);
+    watcher.start();
+    app.addHook('onClose', async () => watcher.stop());
+  }
+
+  await app.register(securityHeadersPlugin);
+  if (config.docsEnabled) await app.register(openApiPlugin);
+  await app.register(authPlugin, { ring, limiter: new AuthFailureLimiter(config.authFailuresPerMinute), audit });
+  await app.register(metricsPlugin, { metrics, token: config.metricsToken });
   await app.register(healthRoutes, { prefix: '/health', redis, timeoutMs: config.redisTimeoutMs });
 
   await app.register(
@@ -82,17 +95,18 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       // Shedding first: an overloaded process should spend nothing on a request it refuses.
       await v1.register(loadSheddingPlugin, { pressure: config.pressure });
       v1.addHook('onRequest', v1.requireApiKey);
+      v1.addHook('onRequest', v1.requireRouteScope);
       await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: keys.rateLimitNamespace });
       const ledger = new IdempotencyLedger(redis, new IdempotencyRecords(redis, keys), config.idempotencyTtlMs);
       const submission = new TaskSubmission({ dispatcher, ledger, redis });
       await v1.register(topicsRoutes, { submission });
       await v1.register(tasksRoutes, { submission, store, redis, registry, canceller: new TaskCanceller({ store, registry, redis, keys, config }) });
-      await v1.register(rolesRoutes, { registry, queues, redis, keys });
+      await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
       await v1.register(deadLettersRoutes, { store: deadLetters, registry, dispatcher, signer, redis });
     },
     { prefix: '/v1' },
   );
-  await app.register(bullBoardRoutes, { prefix: BULL_BOARD_PATH, queues });
+  await app.register(bullBoardRoutes, { prefix: BULL_BOARD_PATH, queues, registry });
   return app;
 }

@@ -59,6 +59,8 @@ export class DeadLetterWriter {
         ...(await describe()),
         maxAttempts: job.opts.attempts ?? 1,
         correlationId: envelope.success ? envelope.data.metadata.correlationId : null,
+        ...(envelope.success && envelope.data.metadata.owner !== undefined ? { owner: envelope.data.metadata.owner } : {}),
+        ...(envelope.success && envelope.data.metadata.tenant !== undefined ? { tenant: envelope.data.metadata.tenant } : {}),
         createdAt: envelope.success ? envelope.data.createdAt : new Date(job.timestamp).toISOString(),
         // As stored, signature and all: a replay verifies it before enqueuing anything.
         message: job.data as unknown,

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.metricsPort,
     registry: runtime.metrics.registry,
+    metricsToken: config.metricsToken,
     isReady: () => runtime.isReady(),
   });
 

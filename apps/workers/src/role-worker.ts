@@ -1,3 +1,4 @@
+import { maxMessageAgeMs } from '@taskyard/contracts';
 import { CorrelationIdSchema } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { MessageSigner } from '@taskyard/crypto';
@@ -57,6 +58,8 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardW
     deadLetters,
     handler,
     circuit: deps.circuits.guard(role.name),
+    maxAgeMs: maxMessageAgeMs(role, deps.config.worker),
+    clockSkewMs: deps.config.messageClockSkewMs,
   });
   const worker = new TaskyardWorker(queue.name, processor, {
     connection: deps.redis,

@@ -15,6 +15,7 @@ export class WorkerMetrics {
   private readonly stalled: Counter<'role'>;
   private readonly deadLetters: Counter<'role'>;
   private readonly duplicatesSkipped: Counter<'role'>;
+  private readonly messagesRefused: Counter<'role' | 'reason'>;
   private readonly perRole = new Map<string, RoleSeries>();
 
   constructor(defaultLabels: Record<string, string> = {}) {
@@ -57,6 +58,12 @@ export class WorkerMetrics {
       labelNames: ['role'],
       registers: [this.registry],
     });
+    this.messagesRefused = new Counter({
+      name: METRIC.messagesRefused,
+      help: 'Messages refused before any handler saw them (forged, altered, not the job\'s, too old, from the future, from a sender the role does not accept), by role and reason',
+      labelNames: ['role', 'reason'],
+      registers: [this.registry],
+    });
   }
 
   /** Resolves a role's label children once; call at worker start so series exist at zero. */
@@ -74,6 +81,7 @@ export class WorkerMetrics {
         active: this.active.labels(role),
         stalled: this.stalled.labels(role),
         deadLettered: this.deadLetters.labels(role),
+        refused: (reason) => this.messagesRefused.labels(role, reason).inc(),
       };
       // labels() alone does not create a series: without these a counter stays absent until
       // its first increment, and rate()/increase() miss that increment.
@@ -99,4 +107,6 @@ export interface RoleSeries {
   readonly active: ReturnType<Gauge<'role'>['labels']>;
   readonly stalled: ReturnType<Counter<'role'>['labels']>;
   readonly deadLettered: ReturnType<Counter<'role'>['labels']>;
+  /** A message refused before its handler ran, by its error code (MESSAGE_REFUSAL_CODES). */
+  readonly refused: (reason: string) => void;
 }

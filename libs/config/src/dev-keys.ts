@@ -42,10 +42,12 @@ export function withDevKeys(
   dir: string,
 ): { env: Record<string, string | undefined>; devKeysFile: string | undefined } {
   const production = source['NODE_ENV'] === 'production';
-  if (production || (source['API_KEYS'] && source['SIGNING_KEYS'])) return { env: { ...source }, devKeysFile: undefined };
+  // API_KEYS_FILE is a deployment's own keys: no development key is added beside them.
+  const hasApiKeys = Boolean(source['API_KEYS'] || source['API_KEYS_FILE']);
+  if (production || (hasApiKeys && source['SIGNING_KEYS'])) return { env: { ...source }, devKeysFile: undefined };
   const keys = ensureDevKeys(dir);
   return {
-    env: { ...source, API_KEYS: source['API_KEYS'] || keys.API_KEYS, SIGNING_KEYS: source['SIGNING_KEYS'] || keys.SIGNING_KEYS },
+    env: { ...source, API_KEYS: hasApiKeys ? source['API_KEYS'] : keys.API_KEYS, SIGNING_KEYS: source['SIGNING_KEYS'] || keys.SIGNING_KEYS },
     devKeysFile: keys.file,
   };
 }

@@ -1,4 +1,5 @@
 /** @taskyard/config: every variable Taskyard reads, parsed once with zod (loadConfig), and the development keys. */
+export { ApiKeyEntrySchema, MAX_API_KEYS, mergeApiKeys, parseApiKeysFile, parseApiKeysVariable, readApiKeysFile, sha256Hex, type ApiKey, type ApiKeyEntry } from './api-keys';
 export { ConfigError } from './config-error';
 export { ensureDevKeys, withDevKeys, type DevKeys } from './dev-keys';
 export { durationMs } from './duration';

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { ConfigError } from './config-error';
 import { withDevKeys } from './dev-keys';
 import { ROLE_SETTING_BOUNDS, ROLE_SETTING_OVERRIDES } from '@taskyard/contracts';
 import { loadConfig } from './load-config';
+import { sha256Hex } from './api-keys';
 
 const knownRoles = ['echo', 'docs.ingest'];
 const keys = { API_KEYS: 'main:api-secret-0123456789', SIGNING_KEYS: 'k1:signing-secret-0123456789' };
@@ -36,7 +37,10 @@ describe('loadConfig', () => {
       retention: { ageSeconds: 86_400, count: 100_000 },
       metricsPort: 0,
     });
-    expect(config.apiKeys).toEqual([{ id: 'main', secret: 'api-secret-0123456789' }]);
+    expect(config.apiKeys).toEqual([
+      { id: 'main', secret: 'api-secret-0123456789', secretSha256: sha256Hex('api-secret-0123456789'), scopes: ['admin'], tenant: undefined, expiresAt: undefined },
+    ]);
+    expect(config).toMatchObject({ apiKeysFile: undefined, authFailuresPerMinute: 30, metricsToken: undefined, docsEnabled: true, messageClockSkewMs: 60_000 });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -48,7 +52,7 @@ describe('loadConfig', () => {
 
   it('requires API and signing keys, and checks their form', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
-      expect.stringMatching(/^API_KEYS: required/),
+      expect.stringMatching(/^API_KEYS or API_KEYS_FILE: required/),
       expect.stringMatching(/^SIGNING_KEYS: required/),
     ]);
     expect(problemsOf({ API_KEYS: 'nocolon', SIGNING_KEYS: 'k1:short' })).toEqual([
@@ -124,5 +128,65 @@ describe('development keys', () => {
   it('are never used in production', () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskyard-keys-'));
     expect(withDevKeys({ NODE_ENV: 'production' }, dir)).toEqual({ env: { NODE_ENV: 'production' }, devKeysFile: undefined });
+  });
+});
+
+describe('API_KEYS_FILE', () => {
+  const write = (content: unknown) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'taskyard-keyfile-')), 'keys.json');
+    writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+    return file;
+  };
+  const signing = { SIGNING_KEYS: keys.SIGNING_KEYS };
+
+  it('reads scoped keys with a secret or its SHA-256, a tenant and an expiry, beside API_KEYS', () => {
+    const file = write([
+      { id: 'ci', secret: 'ci-secret-0123456789abcdef', scopes: ['tasks:submit:echo', 'tasks:read'] },
+      { id: 'acme', secretSha256: sha256Hex('acme-secret-0123456789'), scopes: ['tasks:submit', 'tasks:read'], tenant: 'acme', expiresAt: '2030-01-01T00:00:00Z' },
+    ]);
+    const config = loadConfig({ ...keys, API_KEYS_FILE: file }, { knownRoles });
+    expect(config.apiKeysFile).toBe(file);
+    expect(config.apiKeys.map((key) => key.id)).toEqual(['main', 'ci', 'acme']);
+    expect(config.apiKeys[1]).toEqual({ id: 'ci', secretSha256: sha256Hex('ci-secret-0123456789abcdef'), scopes: ['tasks:submit:echo', 'tasks:read'], tenant: undefined, expiresAt: undefined });
+    expect(config.apiKeys[2]).toMatchObject({ tenant: 'acme', expiresAt: Date.parse('2030-01-01T00:00:00Z'), secretSha256: sha256Hex('acme-secret-0123456789') });
+    // A file key keeps no secret in memory; an API_KEYS (development) key has every scope.
+    expect(config.apiKeys[1]).not.toHaveProperty('secret');
+    expect(config.envApiKeys.map((key) => [key.id, key.scopes])).toEqual([['main', ['admin']]]);
+    // The file alone is enough: no API_KEYS needed.
+    expect(loadConfig({ ...signing, API_KEYS_FILE: file }, { knownRoles }).apiKeys).toHaveLength(2);
+  });
+
+  it('refuses a bad file, naming the entry and the field of each problem', () => {
+    expect(problemsOf({ ...signing, API_KEYS_FILE: write('{ not json') })).toEqual([expect.stringMatching(/^API_KEYS_FILE: not valid JSON/)]);
+    expect(problemsOf({ ...signing, API_KEYS_FILE: write({ id: 'a' }) })).toEqual([expect.stringMatching(/^API_KEYS_FILE: expected a JSON array/)]);
+    expect(problemsOf({ ...signing, API_KEYS_FILE: join(tmpdir(), 'no-such-dir', 'keys.json') })).toEqual([expect.stringMatching(/^API_KEYS_FILE: cannot read .* \(ENOENT\)/)]);
+    const problems = problemsOf({
+      ...signing,
+      API_KEYS_FILE: write([
+        { id: 'ok', secret: 'ok-secret-0123456789abc', scopes: ['admin'] },
+        { id: 'short', secret: 'short', scopes: ['admin'] },
+        { id: 'both', secret: 'both-secret-0123456789', secretSha256: 'a'.repeat(64), scopes: ['admin'] },
+        { id: 'scope', secret: 'scope-secret-0123456789', scopes: ['tasks:write'] },
+        { id: 'when', secret: 'when-secret-0123456789', scopes: ['admin'], expiresAt: 'tomorrow' },
+        { id: 'ok', secret: 'ok2-secret-0123456789abc', scopes: ['admin'] },
+        { id: 'extra', secret: 'extra-secret-0123456789', scopes: ['admin'], role: 'x' },
+      ]),
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^API_KEYS_FILE: entry 1 \("short"\): secret: at least 16 characters/),
+      expect.stringMatching(/^API_KEYS_FILE: entry 2 \("both"\): secret: give exactly one of "secret" and "secretSha256"/),
+      expect.stringMatching(/^API_KEYS_FILE: entry 3 \("scope"\): scopes.0: a scope is one of tasks:submit, tasks:read, tasks:cancel, dead-letters:manage, dashboard:read, admin, or tasks:submit:<role>/),
+      expect.stringMatching(/^API_KEYS_FILE: entry 4 \("when"\): expiresAt: /),
+      expect.stringMatching(/^API_KEYS_FILE: entry 5 \("ok"\): id: appears twice/),
+      expect.stringMatching(/^API_KEYS_FILE: entry 6 \("extra"\): Unrecognized key: "role"/),
+    ]);
+    expect(problemsOf({ ...keys, API_KEYS_FILE: write([{ id: 'main', secret: 'x-secret-0123456789abc', scopes: ['admin'] }]) })).toEqual([
+      'API_KEYS_FILE: key id(s) main appear in both API_KEYS and API_KEYS_FILE',
+    ]);
+  });
+
+  it('bounds what the platform itself exposes: a metrics token of some length, docs that can be switched off', () => {
+    expect(loadConfig({ ...keys, METRICS_TOKEN: 'a-metrics-token-of-length', DOCS_ENABLED: 'false' }, { knownRoles })).toMatchObject({ metricsToken: 'a-metrics-token-of-length', docsEnabled: false });
+    expect(problemsOf({ ...keys, METRICS_TOKEN: 'short' })).toEqual([expect.stringMatching(/^METRICS_TOKEN: at least 16 characters/)]);
   });
 });

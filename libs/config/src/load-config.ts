@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseNamedSecrets, type NamedSecret } from '@taskyard/crypto';
+import { mergeApiKeys, parseApiKeysVariable, readApiKeysFile, type ApiKey } from './api-keys';
 import { ConfigError } from './config-error';
 import { durationMs } from './duration';
 import { parseRoleOverrides, type RoleOverrides } from './role-overrides';
@@ -31,7 +32,18 @@ const EnvSchema = z.object({
     // No "{}": Taskyard puts each role's keys in a hash slot of their own (a tag after the prefix).
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only (no ":" and no "{}": each role gets a hash tag of its own)')
     .default('taskyard'),
+  /** `id:secret,...`: development keys, each with every scope and no tenant. */
   API_KEYS: z.string().default(''),
+  /** A JSON file of scoped keys (see README, "Keys, scopes and tenants"); re-read when it changes. */
+  API_KEYS_FILE: z.string().optional(),
+  /** Failed authentications per client address per minute before that address is refused outright (429); 0 turns it off. */
+  AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(30),
+  /** When set, GET /metrics (API and workers) needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Serve the OpenAPI document and Swagger UI at /docs. */
+  DOCS_ENABLED: bool.default(true),
+  /** How far in the future a message's createdAt may be (clocks of API and worker hosts differ a little). */
+  MESSAGE_CLOCK_SKEW_MS: int(0, 3_600_000).default(60_000),
   SIGNING_KEYS: z.string().default(''),
   ROLES: z.string().default('all'),
   WORKER_REPLICAS: int(1, 64).default(2),
@@ -74,7 +86,16 @@ export interface TaskyardConfig {
   readonly host: string;
   readonly port: number;
   readonly queuePrefix: string;
-  readonly apiKeys: readonly NamedSecret[];
+  /** API_KEYS and API_KEYS_FILE's keys as read at start (the API re-reads the file when it changes). */
+  readonly apiKeys: readonly ApiKey[];
+  /** API_KEYS_FILE as an absolute path, if set. */
+  readonly apiKeysFile: string | undefined;
+  /** API_KEYS' keys alone (kept when the file is re-read). */
+  readonly envApiKeys: readonly ApiKey[];
+  readonly authFailuresPerMinute: number;
+  readonly metricsToken: string | undefined;
+  readonly docsEnabled: boolean;
+  readonly messageClockSkewMs: number;
   readonly signingKeys: readonly NamedSecret[];
   /** The roles this process serves ("all" resolved to every registered role). */
   readonly roles: readonly string[];
@@ -132,12 +153,17 @@ export function loadConfig(
   if (!parsed.success) throw new ConfigError(problems);
   const env = parsed.data;
 
-  const apiKeys = parseNamedSecrets(env.API_KEYS);
+  const envApiKeys = parseApiKeysVariable(env.API_KEYS);
+  const apiKeysFile = env.API_KEYS_FILE === undefined ? undefined : resolve(env.API_KEYS_FILE);
+  const fileApiKeys = apiKeysFile === undefined ? { keys: [], problems: [] } : readApiKeysFile(apiKeysFile);
+  const apiKeys = mergeApiKeys(envApiKeys.keys, fileApiKeys.keys);
   const signingKeys = parseNamedSecrets(env.SIGNING_KEYS);
-  problems.push(...apiKeys.problems.map((problem) => `API_KEYS: ${problem}`));
+  problems.push(...envApiKeys.problems.map((problem) => `API_KEYS: ${problem}`));
+  problems.push(...fileApiKeys.problems.map((problem) => `API_KEYS_FILE: ${problem}`));
+  problems.push(...apiKeys.problems.map((problem) => `API_KEYS_FILE: ${problem}`));
   problems.push(...signingKeys.problems.map((problem) => `SIGNING_KEYS: ${problem}`));
-  if (apiKeys.secrets.length === 0 && apiKeys.problems.length === 0) {
-    problems.push('API_KEYS: required (id:secret,...); `npm start` generates development keys');
+  if (apiKeysFile === undefined && envApiKeys.keys.length === 0 && envApiKeys.problems.length === 0) {
+    problems.push('API_KEYS or API_KEYS_FILE: required (id:secret,... or a JSON file of scoped keys); `npm start` generates development keys');
   }
   if (signingKeys.secrets.length === 0 && signingKeys.problems.length === 0) {
     problems.push('SIGNING_KEYS: required (kid:secret,...); `npm start` generates development keys');
@@ -158,7 +184,13 @@ export function loadConfig(
     host: env.HOST,
     port: env.PORT,
     queuePrefix: env.QUEUE_PREFIX,
-    apiKeys: apiKeys.secrets,
+    apiKeys: Object.freeze(apiKeys.keys),
+    apiKeysFile,
+    envApiKeys: Object.freeze(envApiKeys.keys),
+    authFailuresPerMinute: env.AUTH_FAILURES_PER_MINUTE,
+    metricsToken: env.METRICS_TOKEN,
+    docsEnabled: env.DOCS_ENABLED,
+    messageClockSkewMs: env.MESSAGE_CLOCK_SKEW_MS,
     signingKeys: signingKeys.secrets,
     roles: roles.names,
     workerReplicas: env.WORKER_REPLICAS,

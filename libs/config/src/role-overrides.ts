@@ -31,7 +31,8 @@ export function parseRoleOverrides(
   const problems: string[] = [];
   for (const [name, raw] of Object.entries(source)) {
     if (!name.startsWith('ROLE_') || name === 'ROLE_MODULES' || raw === undefined || raw === '') continue;
-    const suffix = SUFFIXES.find((candidate) => name.endsWith(`_${candidate}`));
+    // A suffix may end another (ATTEMPTS, MAX_ATTEMPTS): the one that leaves a known role's name.
+    const suffix = SUFFIXES.find((candidate) => name.endsWith(`_${candidate}`) && byEnvName.has(name.slice('ROLE_'.length, -(candidate.length + 1))));
     const roleName = suffix ? byEnvName.get(name.slice('ROLE_'.length, -(suffix.length + 1))) : undefined;
     if (!suffix || !roleName) {
       problems.push(`${name}: not a known ROLE_<ROLE>_<SETTING> variable (roles: ${[...byEnvName.keys()].join(', ')}; settings: ${SUFFIXES.join(', ')})`);

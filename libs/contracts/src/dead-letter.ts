@@ -35,6 +35,9 @@ export const DeadLetterSchema = z.object({
   attempts: z.array(AttemptRecordSchema),
   maxAttempts: z.number().int().min(1),
   correlationId: z.string().nullable(),
+  /** The API key whose request started the work, and its tenant (from the signed message). */
+  owner: z.string().optional(),
+  tenant: z.string().optional(),
   /** When the task was created (its message's createdAt). */
   createdAt: z.iso.datetime(),
   /** When it was dead-lettered. */

@@ -13,6 +13,9 @@ export const TaskMetadataSchema = z
     causationId: TaskIdSchema.nullable(),
     /** Who made the message: `api:<key id>`, `role:<role name>`, … */
     source: z.string().min(1).max(128),
+    /** The API key whose request started this piece of work (inherited by every message it causes). */
+    owner: z.string().min(1).max(64).optional(),
+    /** The tenant the work belongs to: the owner key's, or (operator keys) the one the client named. */
     tenant: TenantSchema.optional(),
     labels: LabelsSchema,
   })

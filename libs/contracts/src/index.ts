@@ -50,12 +50,17 @@ export {
   type TaskLogEntry,
 } from './attempt-record';
 export { AcceptFromSchema, acceptsSource, SourcePatternSchema } from './access';
+export { canSeeTenant, hasScope, maySubmitTo, SCOPES, ScopeSchema, type FixedScope, type Principal, type Scope } from './scopes';
 export {
   applyRoleOverride,
   BackoffSchema,
   BreakerSchema,
   DEFAULT_BREAKER,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_DELAY_MS,
   DEFAULT_ROLE_SETTINGS,
+  maxMessageAgeMs,
+  retryWindowMs,
   DEFAULT_TIMEOUT_MS,
   RateLimitSchema,
   ROLE_LIST_SETTINGS,
@@ -69,6 +74,7 @@ export {
   type OverridableRoleSetting,
   type RoleSettings,
   type RoleSettingsOverride,
+  type WorkerTimings,
 } from './role-settings';
 export {
   BatchAcceptedSchema,
@@ -155,7 +161,10 @@ export {
   CancelledError,
   errorClassOf,
   errorCodeOf,
+  JobBindingError,
   MAX_TASK_DELAY_MS,
+  MESSAGE_REFUSAL_CODES,
+  MessageAgeError,
   PermanentTaskError,
   SchemaError,
   SignatureError,

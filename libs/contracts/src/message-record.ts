@@ -25,6 +25,8 @@ export const CancelledRecordSchema = z.object({
     createdAt: z.iso.datetime(),
     correlationId: z.string(),
     causationId: z.string().nullable(),
+    owner: z.string().optional(),
+    tenant: z.string().optional(),
     attempts: z.number().int(),
     maxAttempts: z.number().int(),
     startedAt: z.iso.datetime().optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AcceptFromSchema } from './access';
+import { MAX_TASK_DELAY_MS } from './errors/task-errors';
 import { TopicNameSchema } from './identifiers';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -15,6 +16,15 @@ export const ROLE_SETTING_BOUNDS = {
   concurrency: int(1, 1000),
   /** Attempts before a task is dead-lettered (a task's `options.attempts` has the same bounds). */
   attempts: int(1, 100),
+  /** The most attempts a client may ask for in `options.attempts` (never below `attempts`). */
+  maxAttempts: int(1, 100),
+  /** The longest `options.delayMs` a client may ask for. */
+  maxDelayMs: int(0, MAX_TASK_DELAY_MS),
+  /**
+   * How old a message may be when a worker takes it (its signed createdAt); older ones are refused
+   * (MESSAGE_EXPIRED). Default: the longest delay plus the retry window (see maxMessageAgeMs).
+   */
+  maxAgeMs: int(60_000, 400 * DAY_MS),
   /** How long one attempt may run. */
   timeoutMs: int(1, DAY_MS),
   /** Delay before the 2nd attempt; it doubles for each attempt after that. */
@@ -113,6 +123,12 @@ export const RoleSettingsSchema = z
     breaker: BreakerSchema.optional(),
     /** Run the handler in a child process that is killed at the timeout. */
     isolated: z.boolean(),
+    maxAttempts: ROLE_SETTING_BOUNDS.maxAttempts,
+    maxDelayMs: ROLE_SETTING_BOUNDS.maxDelayMs,
+    /** Undefined: derived (maxMessageAgeMs). */
+    maxAgeMs: ROLE_SETTING_BOUNDS.maxAgeMs.optional(),
+    /** Its payloads and results are not shown on the dashboard (redacted). */
+    sensitive: z.boolean(),
     /** Who may send it tasks (`api:<key id>`, `role:<name>`, `api:*`, `role:*`); anyone when absent. */
     acceptFrom: ROLE_LIST_SETTINGS.acceptFrom.schema.optional(),
     /** Topics it subscribes to: a message published to one becomes a task of every subscribing role. */
@@ -125,9 +141,17 @@ export type RoleSettings = z.infer<typeof RoleSettingsSchema>;
 /** MESSAGE_TIMEOUT (30 s unless configured) replaces `timeoutMs` for roles that declare none. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** The most attempts a client may ask for, unless the role says otherwise (or its own attempts are more). */
+export const DEFAULT_MAX_ATTEMPTS = 10;
+/** The longest delay a client may ask for, unless the role says otherwise: 7 days. */
+export const DEFAULT_MAX_DELAY_MS = 7 * DAY_MS;
+
 export const DEFAULT_ROLE_SETTINGS: RoleSettings = Object.freeze({
   concurrency: 10,
   attempts: 3,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  maxDelayMs: DEFAULT_MAX_DELAY_MS,
+  sensitive: false,
   backoff: Object.freeze({ type: 'exponential' as const, delayMs: 1000, jitter: 0.2 }),
   timeoutMs: DEFAULT_TIMEOUT_MS,
   isolated: false,
@@ -155,9 +179,15 @@ export function applyRoleOverride(settings: RoleSettings, override: RoleSettings
     override.breakerResetMs !== undefined ||
     override.breakerWindowMs !== undefined;
   const breakerBase = settings.breaker ?? (breakerOverridden ? DEFAULT_BREAKER : undefined);
+  const attempts = override.attempts ?? settings.attempts;
+  const maxAgeMs = override.maxAgeMs ?? settings.maxAgeMs;
   return {
     concurrency: override.concurrency ?? settings.concurrency,
-    attempts: override.attempts ?? settings.attempts,
+    attempts,
+    maxAttempts: Math.max(attempts, override.maxAttempts ?? settings.maxAttempts),
+    maxDelayMs: override.maxDelayMs ?? settings.maxDelayMs,
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    sensitive: settings.sensitive,
     timeoutMs: override.timeoutMs ?? defaultTimeoutMs ?? settings.timeoutMs,
     isolated: settings.isolated,
     ...(acceptFrom ? { acceptFrom } : {}),
@@ -182,4 +212,31 @@ export function applyRoleOverride(settings: RoleSettings, override: RoleSettings
       ? { rateLimit: { max: rateLimitMax ?? 1, duration: rateLimitDuration ?? 1000 } }
       : {}),
   };
+}
+
+/** The lock and stall timings a retry window depends on (the worker's). */
+export interface WorkerTimings {
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+}
+
+/**
+ * How long a message of `role` with `attempts` attempts can still be (re)delivered once it is
+ * first available: every attempt held to its limit (timeout, lock, stall check), plus one stall
+ * (BullMQ puts a job back once before failing it for stalling), plus the longest backoff series
+ * (delay × 2^(n-1) before attempt n + 1; jitter only shortens it).
+ */
+export function retryWindowMs(role: Pick<RoleSettings, 'timeoutMs' | 'backoff'>, attempts: number, worker: WorkerTimings): number {
+  const holdMs = role.timeoutMs + worker.lockDurationMs + worker.stalledIntervalMs;
+  let backoffMs = 0;
+  for (let retry = 1; retry < attempts; retry += 1) backoffMs += role.backoff.delayMs * 2 ** (retry - 1);
+  return Math.ceil((attempts + 1) * holdMs + backoffMs);
+}
+
+/**
+ * The oldest a message of `role` may be when a worker takes it: the role's maxAgeMs, or the
+ * longest delay a client may ask for plus the retry window of the most attempts it may ask for.
+ */
+export function maxMessageAgeMs(role: Pick<RoleSettings, 'timeoutMs' | 'backoff' | 'maxAttempts' | 'maxDelayMs' | 'maxAgeMs'>, worker: WorkerTimings): number {
+  return role.maxAgeMs ?? role.maxDelayMs + retryWindowMs(role, role.maxAttempts, worker);
 }

@@ -74,6 +74,10 @@ export const TaskViewSchema = z.object({
   error: TaskErrorViewSchema.optional(),
   correlationId: z.string(),
   causationId: z.string().nullable(),
+  /** The API key whose request started the work. */
+  owner: z.string().optional(),
+  /** The tenant it belongs to (keys bound to another tenant never see it). */
+  tenant: z.string().optional(),
   history: z.array(TaskHistoryEntrySchema),
   /** A failed task's dead letter (`/v1/dead-letters/<id>`), while it is kept. */
   deadLetter: z.string().optional(),

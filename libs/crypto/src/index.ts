@@ -1,4 +1,5 @@
 /** @taskyard/crypto: signing and verifying messages (HMAC-SHA256 over canonical JSON), and the keys that do it. */
+export { bearerTokenMatches } from './bearer-token';
 export { canonicalJson, JsonDepthError } from './canonical-json';
 export { MIN_SECRET_LENGTH, parseNamedSecrets, type NamedSecret } from './key-ring';
 export { MessageSigner } from './message-signer';

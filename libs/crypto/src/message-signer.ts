@@ -28,15 +28,21 @@ export class MessageSigner {
     };
   }
 
-  /** True when `signature` was made by one of our keys over exactly `content`. */
+  /**
+   * True when `signature` was made by one of our keys over exactly `content`. The value must be
+   * exactly 64 lower-case hex digits before it is compared: Buffer.from(…, 'hex') would take
+   * upper case and drop trailing garbage, so one signature would have many spellings.
+   */
   verify(content: unknown, signature: Readonly<MessageSignature>): boolean {
     const key = this.keys.get(signature.kid);
-    if (!key || signature.alg !== SIGNATURE_ALGORITHM) return false;
+    if (!key || signature.alg !== SIGNATURE_ALGORITHM || typeof signature.value !== 'string' || !SIGNATURE_VALUE.test(signature.value)) return false;
     const expected = createHmac('sha256', key).update(canonicalJson(content), 'utf8').digest();
     const given = Buffer.from(signature.value, 'hex');
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 }
+
+const SIGNATURE_VALUE = /^[0-9a-f]{64}$/;
 
 function hmac(key: KeyObject, text: string): string {
   return createHmac('sha256', key).update(text, 'utf8').digest('hex');

@@ -12,6 +12,8 @@ export interface NewMessage {
   role: string;
   payload: unknown;
   source: string;
+  /** The API key that made it. */
+  owner?: string | undefined;
   correlationId?: string | undefined;
   tenant?: string | undefined;
   labels?: Readonly<Record<string, string>> | undefined;
@@ -29,6 +31,7 @@ export function createMessage(input: NewMessage, signer: MessageSigner): TaskMes
         causationId: null,
         correlationId: input.correlationId ?? id,
         labels: input.labels ? { ...input.labels } : {},
+        ...(input.owner === undefined ? {} : { owner: input.owner }),
         source: input.source,
         ...(input.tenant === undefined ? {} : { tenant: input.tenant }),
       },
@@ -42,14 +45,16 @@ export function createMessage(input: NewMessage, signer: MessageSigner): TaskMes
 
 /**
  * Messages are never changed: a change is a new message with a new id, caused by the old one
- * and sharing its correlation id, tenant and labels.
+ * and sharing its correlation id, tenant and labels, and its owner unless `next` names one (a
+ * replay belongs to the key that replayed it).
  */
 export function deriveMessage(
   parent: TaskMessage,
-  next: { role: string; payload: unknown; source: string },
+  next: { role: string; payload: unknown; source: string; owner?: string | undefined },
   signer: MessageSigner,
 ): TaskMessage {
   const { tenant } = parent.metadata;
+  const owner = next.owner ?? parent.metadata.owner;
   return seal(
     {
       createdAt: new Date().toISOString(),
@@ -58,6 +63,7 @@ export function deriveMessage(
         causationId: parent.id,
         correlationId: parent.metadata.correlationId,
         labels: { ...parent.metadata.labels },
+        ...(owner === undefined ? {} : { owner }),
         source: next.source,
         ...(tenant === undefined ? {} : { tenant }),
       },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { DispatchError, roleOfTaskId, type DispatchFailure } from '@taskyard/contracts';
+import { DispatchError, roleOfTaskId, type DispatchFailure, type Principal, type Scope } from '@taskyard/contracts';
 import { createMessage, MessageSigner } from '@taskyard/crypto';
 import { defineRole, RoleRegistry } from '@taskyard/roles';
 import { RoleQueues, TaskStore, TaskyardKeys } from '@taskyard/store';
@@ -31,7 +31,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const api: Origin = { kind: 'api', keyId: 'main' };
+const principal = (keyId: string, scopes: Scope[] = ['admin'], tenant?: string): Principal => ({ keyId, scopes: new Set(scopes), tenant });
+const api: Origin = { kind: 'api', principal: principal('main') };
 const parent = createMessage({ role: 'greet', payload: { name: 'Ada' }, source: 'api:main', correlationId: 'order-1', labels: { team: 'x' } }, signer);
 const fromGreet: Origin = { kind: 'role', role: 'greet', parent };
 
@@ -51,7 +52,7 @@ describe('the dispatcher: making messages', () => {
     const [task] = dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'Ada' }, options: { delayMs: 5000, attempts: 5 }, metadata: { labels: { a: 'b' } } }]);
     const { message, options, accepted } = task!;
     expect(roleOfTaskId(message.id)).toBe('greet');
-    expect(message.metadata).toEqual({ causationId: null, correlationId: message.id, labels: { a: 'b' }, source: 'api:main' });
+    expect(message.metadata).toEqual({ causationId: null, correlationId: message.id, labels: { a: 'b' }, owner: 'main', source: 'api:main' });
     expect(signer.verify({ ...message, signature: undefined }, message.signature)).toBe(true);
     expect(options).toMatchObject({ jobId: message.id, attempts: 5, delay: 5000 });
     expect(accepted).toEqual({ id: message.id, role: 'greet', state: 'delayed' });
@@ -83,13 +84,59 @@ describe('the dispatcher: refusals, one vocabulary for every door', () => {
   });
 
   it("a sender the role's acceptFrom does not name: FORBIDDEN, for API keys and roles alike", () => {
-    expect(refusal(() => dispatcher.prepare({ kind: 'api', keyId: 'other' }, [{ role: 'audit', payload: { name: 'a' } }]))).toMatchObject({
+    expect(refusal(() => dispatcher.prepare({ kind: 'api', principal: principal('other') }, [{ role: 'audit', payload: { name: 'a' } }]))).toMatchObject({
       code: 'FORBIDDEN',
       message: 'API key "other" may not send tasks to role "audit"',
-      details: { field: 'role', acceptFrom: ['api:main', 'role:greet'] },
+      details: { field: 'role' },
     });
+    // The refusal never lists who else may send (other keys' ids).
+    expect(JSON.stringify(refusal(() => dispatcher.prepare({ kind: 'api', principal: principal('other') }, [{ role: 'audit', payload: { name: 'a' } }])))).not.toContain('api:main');
     const fromBounded: Origin = { kind: 'role', role: 'bounded', parent };
     expect(refusal(() => dispatcher.prepare(fromBounded, [{ role: 'audit', payload: { name: 'a' } }]))).toMatchObject({ code: 'FORBIDDEN', message: 'role "bounded" may not send tasks to role "audit"' });
+  });
+
+  it('a key without a submit scope for the role: FORBIDDEN naming the scope it needs; a role scope opens that role only', () => {
+    const reader = { kind: 'api', principal: principal('reader', ['tasks:read']) } as const;
+    expect(refusal(() => dispatcher.prepare(reader, [{ role: 'greet', payload: { name: 'Ada' } }]))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'this API key lacks the scope "tasks:submit:greet" (or "tasks:submit")',
+      details: { field: 'role', scope: 'tasks:submit:greet' },
+    });
+    const greeter = { kind: 'api', principal: principal('greeter', ['tasks:submit:greet']) } as const;
+    expect(dispatcher.prepare(greeter, [{ role: 'greet', payload: { name: 'Ada' } }])).toHaveLength(1);
+    expect(refusal(() => dispatcher.prepare(greeter, [{ role: 'greet', payload: { name: 'Ada' } }, { role: 'bounded', payload: 1 }], { batch: true }))).toMatchObject({
+      code: 'FORBIDDEN',
+      details: { index: 1, field: 'tasks.1.role', scope: 'tasks:submit:bounded' },
+    });
+    expect(dispatcher.prepare({ kind: 'api', principal: principal('submitter', ['tasks:submit']) }, [{ role: 'bounded', payload: 1 }])).toHaveLength(1);
+  });
+
+  it("stamps a tenant key's tenant and owner on its work; it may not name another tenant, an operator key may", () => {
+    const tenantKey = { kind: 'api', principal: principal('acme-key', ['tasks:submit'], 'acme') } as const;
+    const [own] = dispatcher.prepare(tenantKey, [{ role: 'greet', payload: { name: 'Ada' } }]);
+    expect(own!.message.metadata).toMatchObject({ owner: 'acme-key', tenant: 'acme', source: 'api:acme-key' });
+    expect(dispatcher.prepare(tenantKey, [{ role: 'greet', payload: { name: 'Ada' }, metadata: { tenant: 'acme' } }])[0]!.message.metadata.tenant).toBe('acme');
+    expect(refusal(() => dispatcher.prepare(tenantKey, [{ role: 'greet', payload: { name: 'Ada' }, metadata: { tenant: 'globex' } }]))).toMatchObject({
+      code: 'FORBIDDEN',
+      details: { field: 'metadata.tenant' },
+    });
+    expect(dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'Ada' }, metadata: { tenant: 'globex' } }])[0]!.message.metadata).toMatchObject({ owner: 'main', tenant: 'globex' });
+    // What it causes keeps tenant and owner; a replay is owned by the key that replays it.
+    const [child] = dispatcher.prepare({ kind: 'role', role: 'greet', parent: own!.message }, [{ role: 'audit', payload: { name: 'a' } }]);
+    expect(child!.message.metadata).toMatchObject({ owner: 'acme-key', tenant: 'acme', source: 'role:greet' });
+    const [replay] = dispatcher.prepare({ kind: 'replay', principal: principal('ops'), parent: own!.message }, [{ role: 'greet', payload: { name: 'Ada' } }]);
+    expect(replay!.message.metadata).toMatchObject({ owner: 'ops', tenant: 'acme', causationId: own!.message.id });
+  });
+
+  it("options past the role's maxAttempts or maxDelayMs: INVALID naming the field and the cap", () => {
+    expect(refusal(() => dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'Ada' }, options: { attempts: 11, delayMs: 8 * 86_400_000 } }]))).toMatchObject({
+      code: 'INVALID',
+      details: [
+        { field: 'options.attempts', message: 'at most 10 for role "greet"' },
+        { field: 'options.delayMs', message: `at most ${7 * 86_400_000} ms for role "greet"` },
+      ],
+    });
+    expect(dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'Ada' }, options: { attempts: 10, delayMs: 7 * 86_400_000 } }])).toHaveLength(1);
   });
 
   it('a payload its role rejects, or nested too deeply: INVALID naming the fields', () => {

@@ -1,6 +1,7 @@
 import {
   acceptsSource,
   DispatchError,
+  maySubmitTo,
   jsonDepthExceeds,
   MAX_JSON_DEPTH,
   TaskOptionsSchema,
@@ -75,10 +76,11 @@ export class MessagePreparer {
 
   private prepareOne(origin: Origin, request: DispatchRequest, index: number | undefined): PreparedTask {
     const role = this.role(request.role, index);
+    this.checkScope(origin, role, index);
     this.checkAccess(origin, role, index);
     const payload = this.validate(role, request.payload, index);
-    const taskOptions = origin.kind === 'api' ? request.options : this.checkOptions(request.options, index);
-    const message = this.makeMessage(origin, role, payload, request.metadata);
+    const taskOptions = this.checkLimits(role, origin.kind === 'api' ? request.options : this.checkOptions(request.options, index), index);
+    const message = this.makeMessage(origin, role, payload, request.metadata, index);
     const options = jobOptionsFor(role, message.id, this.deps.config.retention, taskOptions);
     const state = (request.options?.delayMs ?? 0) > 0 ? 'delayed' : 'queued';
     return { message, options, accepted: { id: message.id, role: role.name, state } };
@@ -94,13 +96,40 @@ export class MessagePreparer {
     ]);
   }
 
+  /** New work from an API key needs `tasks:submit` or `tasks:submit:<role>`; the refusal names the narrower scope. */
+  private checkScope(origin: Origin, role: AnyRole, index: number | undefined): void {
+    if (origin.kind !== 'api' || maySubmitTo(origin.principal, role.name)) return;
+    throw new DispatchError('FORBIDDEN', `${where(index)}this API key lacks the scope "tasks:submit:${role.name}" (or "tasks:submit")`, {
+      ...(index === undefined ? {} : { index }),
+      field: field(index, 'role'),
+      scope: `tasks:submit:${role.name}`,
+    });
+  }
+
+  /** The role's acceptFrom; the refusal does not list it (it names other keys). */
   private checkAccess(origin: Origin, role: AnyRole, index: number | undefined): void {
     if (acceptsSource(role.acceptFrom, sourceOf(origin))) return;
     throw new DispatchError('FORBIDDEN', `${where(index)}${senderOf(origin)} may not send tasks to role "${role.name}"`, {
       ...(index === undefined ? {} : { index }),
       field: field(index, 'role'),
-      acceptFrom: role.acceptFrom,
     });
+  }
+
+  /** What a sender may ask of the role: at most its maxAttempts attempts, at most its maxDelayMs delay. */
+  private checkLimits(role: AnyRole, options: TaskOptions | undefined, index: number | undefined): TaskOptions | undefined {
+    const problems: { field: string; message: string }[] = [];
+    if (options?.attempts !== undefined && options.attempts > role.maxAttempts) {
+      problems.push({ field: field(index, 'options.attempts'), message: `at most ${role.maxAttempts} for role "${role.name}"` });
+    }
+    if (options?.delayMs !== undefined && options.delayMs > role.maxDelayMs) {
+      problems.push({ field: field(index, 'options.delayMs'), message: `at most ${role.maxDelayMs} ms for role "${role.name}"` });
+    }
+    if (problems.length === 0) return options;
+    throw new DispatchError(
+      'INVALID',
+      `${where(index)}options exceed role "${role.name}"'s limits (${problems.map((problem) => `${problem.field}: ${problem.message}`).join('; ')})`,
+      problems.map((problem) => ({ ...(index === undefined ? {} : { index }), ...problem })),
+    );
   }
 
   private validate(role: AnyRole, payload: unknown, index: number | undefined): unknown {
@@ -134,11 +163,24 @@ export class MessagePreparer {
     );
   }
 
-  private makeMessage(origin: Origin, role: AnyRole, payload: unknown, metadata: SubmitMetadata | undefined): TaskMessage {
+  /**
+   * New work is owned by its key and belongs to the key's tenant (a tenant key may not name
+   * another); an operator key (no tenant) may name the tenant it submits for. Derived messages
+   * keep their parent's tenant; a replay is owned by the key that replays it.
+   */
+  private makeMessage(origin: Origin, role: AnyRole, payload: unknown, metadata: SubmitMetadata | undefined, index: number | undefined): TaskMessage {
     const source = sourceOf(origin);
-    if (origin.kind !== 'api') return deriveMessage(origin.parent, { role: role.name, payload, source }, this.deps.signer);
+    if (origin.kind === 'role') return deriveMessage(origin.parent, { role: role.name, payload, source }, this.deps.signer);
+    if (origin.kind === 'replay') return deriveMessage(origin.parent, { role: role.name, payload, source, owner: origin.principal.keyId }, this.deps.signer);
+    const { keyId, tenant: keyTenant } = origin.principal;
+    if (keyTenant !== undefined && metadata?.tenant !== undefined && metadata.tenant !== keyTenant) {
+      throw new DispatchError('FORBIDDEN', `${where(index)}this API key submits for its own tenant only: leave metadata.tenant out or set it to the key's tenant`, {
+        ...(index === undefined ? {} : { index }),
+        field: field(index, 'metadata.tenant'),
+      });
+    }
     return createMessage(
-      { role: role.name, payload, source, correlationId: metadata?.correlationId, tenant: metadata?.tenant, labels: metadata?.labels },
+      { role: role.name, payload, source, owner: keyId, correlationId: metadata?.correlationId, tenant: keyTenant ?? metadata?.tenant, labels: metadata?.labels },
       this.deps.signer,
     );
   }

@@ -1,23 +1,24 @@
-import type { TaskMessage } from '@taskyard/contracts';
+import type { Principal, TaskMessage } from '@taskyard/contracts';
 
 /**
- * Who is dispatching, which decides the message's source (checked against a role's acceptFrom)
- * and whether it starts new work or is derived from a message:
- * - `api`: new work from an API key (POST /v1/tasks, the batch, POST /v1/topics/:topic);
+ * Who is dispatching, which decides the message's source (checked against a role's acceptFrom),
+ * its owner and tenant, and whether it starts new work or is derived from a message:
+ * - `api`: new work from an API key (POST /v1/tasks, the batch, POST /v1/topics/:topic): the key
+ *   needs a submit scope for each role, and a tenant key stamps its tenant;
  * - `role`: a handler's follow-up (`ctx.send`, `ctx.publish`), derived from its message;
- * - `replay`: a dead letter replayed by an API key, derived from the dead message.
+ * - `replay`: a dead letter replayed by an API key, derived from the dead message (its tenant).
  */
 export type Origin =
-  | { readonly kind: 'api'; readonly keyId: string }
+  | { readonly kind: 'api'; readonly principal: Principal }
   | { readonly kind: 'role'; readonly role: string; readonly parent: TaskMessage }
-  | { readonly kind: 'replay'; readonly keyId: string; readonly parent: TaskMessage };
+  | { readonly kind: 'replay'; readonly principal: Principal; readonly parent: TaskMessage };
 
 /** The message source an origin signs: `api:<key id>` or `role:<name>`. */
 export function sourceOf(origin: Origin): string {
-  return origin.kind === 'role' ? `role:${origin.role}` : `api:${origin.keyId}`;
+  return origin.kind === 'role' ? `role:${origin.role}` : `api:${origin.principal.keyId}`;
 }
 
 /** How an origin is named in error messages. */
 export function senderOf(origin: Origin): string {
-  return origin.kind === 'role' ? `role "${origin.role}"` : `API key "${origin.keyId}"`;
+  return origin.kind === 'role' ? `role "${origin.role}"` : `API key "${origin.principal.keyId}"`;
 }

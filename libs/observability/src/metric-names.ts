@@ -14,4 +14,6 @@ export const METRIC = Object.freeze({
   queueJobs: 'taskyard_queue_jobs',
   httpRequests: 'taskyard_http_requests_total',
   httpDuration: 'taskyard_http_request_duration_seconds',
+  authRefusals: 'taskyard_auth_refusals_total',
+  messagesRefused: 'taskyard_messages_refused_total',
 });

@@ -23,8 +23,9 @@ describe('defineRole', () => {
     const a = defineRole({ name: 'a', description: 'd', input: z.object({}), handler });
     expect(() => new RoleRegistry([a, a])).toThrow(/registered twice/);
     const registry = new RoleRegistry([a]);
-    expect(registry.withSettings(({ attempts, backoff, timeoutMs, isolated }) => ({ attempts, backoff, timeoutMs, isolated, concurrency: 99 })).get('a')?.concurrency).toBe(99);
-    expect(() => registry.withSettings(({ concurrency, backoff, timeoutMs, isolated }) => ({ concurrency, backoff, timeoutMs, isolated, attempts: 0 }))).toThrow(/role "a" has invalid settings: attempts/);
+    const limits = { maxAttempts: a.maxAttempts, maxDelayMs: a.maxDelayMs, sensitive: a.sensitive };
+    expect(registry.withSettings(({ attempts, backoff, timeoutMs, isolated }) => ({ attempts, backoff, timeoutMs, isolated, ...limits, concurrency: 99 })).get('a')?.concurrency).toBe(99);
+    expect(() => registry.withSettings(({ concurrency, backoff, timeoutMs, isolated }) => ({ concurrency, backoff, timeoutMs, isolated, ...limits, attempts: 0 }))).toThrow(/role "a" has invalid settings: attempts/);
     expect(registry.get('a')?.concurrency).toBe(10);
   });
 });

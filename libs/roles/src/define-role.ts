@@ -53,6 +53,11 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
     backoff: spec.backoff ?? DEFAULT_ROLE_SETTINGS.backoff,
     timeoutMs: spec.timeoutMs ?? DEFAULT_ROLE_SETTINGS.timeoutMs,
     isolated: spec.isolated ?? DEFAULT_ROLE_SETTINGS.isolated,
+    // A role that retries more than the default cap lets its clients ask for as many.
+    maxAttempts: spec.maxAttempts ?? Math.max(DEFAULT_ROLE_SETTINGS.maxAttempts, spec.attempts ?? DEFAULT_ROLE_SETTINGS.attempts),
+    maxDelayMs: spec.maxDelayMs ?? DEFAULT_ROLE_SETTINGS.maxDelayMs,
+    ...(spec.maxAgeMs !== undefined ? { maxAgeMs: spec.maxAgeMs } : {}),
+    sensitive: spec.sensitive ?? DEFAULT_ROLE_SETTINGS.sensitive,
     ...(spec.rateLimit ? { rateLimit: spec.rateLimit } : {}),
     ...(spec.maxQueueDepth !== undefined ? { maxQueueDepth: spec.maxQueueDepth } : {}),
     ...(spec.breaker ? { breaker: spec.breaker } : {}),

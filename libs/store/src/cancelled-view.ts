@@ -29,6 +29,8 @@ export function cancelledView(id: string, record: CancelledRecord): TaskView {
     finishedAt: new Date(record.cancelledAt).toISOString(),
     correlationId: task.correlationId,
     causationId: task.causationId,
+    ...(task.owner === undefined ? {} : { owner: task.owner }),
+    ...(task.tenant === undefined ? {} : { tenant: task.tenant }),
     history: replayHistory(record),
   };
 }

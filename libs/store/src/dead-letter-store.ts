@@ -10,6 +10,17 @@ import type { RedisClient } from './redis-client';
 import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
 
+export interface ListOptions {
+  roles: readonly string[];
+  limit: number;
+  cursor?: string | undefined;
+  /** Which letters the caller may see (a tenant's); all when absent. */
+  visible?: ((letter: DeadLetter) => boolean) | undefined;
+}
+
+/** The most index entries one filtered list request looks at (a tenant with few letters among many). */
+export const MAX_SCANNED_PER_PAGE = 5000;
+
 export interface DeadLetterPage {
   items: DeadLetter[];
   nextCursor: string | null;
@@ -55,10 +66,33 @@ export class DeadLetterStore {
   /**
    * One page, newest first, of `roles`' dead letters (one role, or every role of the
    * deployment); `cursor` is a previous page's nextCursor (check it with decodeDeadLetterCursor).
+   * With `visible` (a tenant's view), letters it refuses are skipped: the index is read on until
+   * the page is full or `MAX_SCANNED_PER_PAGE` entries were looked at, so a page may come back
+   * short (its nextCursor goes on from the last entry looked at).
    */
-  async list({ roles, limit, cursor }: { roles: readonly string[]; limit: number; cursor?: string | undefined }): Promise<DeadLetterPage> {
-    const after = cursor === undefined ? undefined : decodeDeadLetterCursor(cursor);
+  async list({ roles, limit, cursor, visible }: ListOptions): Promise<DeadLetterPage> {
+    let after = cursor === undefined ? undefined : decodeDeadLetterCursor(cursor);
     if (cursor !== undefined && !after) throw new Error('invalid dead letter cursor');
+    const items: DeadLetter[] = [];
+    let scanned = 0;
+    for (;;) {
+      const { positions, more } = await this.positions(roles, limit, after);
+      const letters = await this.load(positions.map((position) => position.id));
+      const byId = new Map(letters.map((letter) => [letter.id, letter]));
+      for (const position of positions) {
+        scanned += 1;
+        after = position;
+        const letter = byId.get(position.id);
+        if (letter && (!visible || visible(letter))) items.push(letter);
+        if (items.length === limit) return { items, nextCursor: more || position !== positions.at(-1) ? encodeDeadLetterCursor(position) : null };
+      }
+      if (!more) return { items, nextCursor: null };
+      if (scanned >= MAX_SCANNED_PER_PAGE) return { items, nextCursor: encodeDeadLetterCursor(after!) };
+    }
+  }
+
+  /** The next `limit` positions after `after` across `roles`, newest first, and whether there are more. */
+  private async positions(roles: readonly string[], limit: number, after: DeadLetterPosition | undefined): Promise<{ positions: DeadLetterPosition[]; more: boolean }> {
     // The page of each role, then the newest `limit + 1` of their union.
     const perRole = await Promise.all(
       roles.map(async (role) => {
@@ -68,19 +102,20 @@ export class DeadLetterStore {
       }),
     );
     const positions = perRole.flat().sort(newestFirst).slice(0, limit + 1);
-    const page = positions.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: await this.load(page.map((position) => position.id)),
-      nextCursor: positions.length > limit && last ? encodeDeadLetterCursor(last) : null,
-    };
+    return { positions: positions.slice(0, limit), more: positions.length > limit };
   }
 
-  /** Up to `limit` ids of a role's dead letters, oldest first. */
-  async oldestIds(role: string, limit: number): Promise<string[]> {
+  /**
+   * Up to `limit` ids of a role's dead letters, oldest first; with `visible`, of the letters it
+   * accepts among the oldest MAX_SCANNED_PER_PAGE (read whole to be judged), and how many more of
+   * those there are.
+   */
+  async oldestIds(role: string, limit: number, visible?: (letter: DeadLetter) => boolean): Promise<{ ids: string[]; more: number | undefined }> {
     const index = this.keys.deadLetterIndex(role);
     await this.prune(index);
-    return this.redis.zrange(index, 0, limit - 1);
+    if (!visible) return { ids: await this.redis.zrange(index, 0, limit - 1), more: undefined };
+    const letters = (await this.load(await this.redis.zrange(index, 0, MAX_SCANNED_PER_PAGE - 1))).filter(visible);
+    return { ids: letters.slice(0, limit).map((letter) => letter.id), more: Math.max(0, letters.length - limit) };
   }
 
   /** How many dead letters a role keeps. */

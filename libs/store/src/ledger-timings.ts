@@ -1,8 +1,17 @@
 import type { TaskyardConfig } from '@taskyard/config';
-import type { RoleSettings } from '@taskyard/contracts';
+import { retryWindowMs, type RoleSettings } from '@taskyard/contracts';
 
-/** Beyond this a TTL means nothing useful (and 2^attempts backoffs stop being exact numbers). */
-const MAX_LEDGER_TTL_MS = 400 * 86_400_000;
+/** What bounds every record Taskyard keeps: the longest of these lifetimes. */
+export type RecordLifetimes = Pick<TaskyardConfig, 'retention' | 'deadLetterTtlMs' | 'idempotencyTtlMs'>;
+
+/**
+ * The longest any record Taskyard writes lives: the longest of the task retention age,
+ * DEAD_LETTER_TTL and IDEMPOTENCY_TTL. A client cannot stretch one past it (a task asking for
+ * many attempts once made its ledger record live 399 days).
+ */
+export function maxRecordTtlMs(config: RecordLifetimes): number {
+  return Math.max(config.retention.ageSeconds * 1000, config.deadLetterTtlMs, config.idempotencyTtlMs);
+}
 
 export interface LedgerTimings {
   /**
@@ -21,19 +30,14 @@ export interface LedgerTimings {
 
 /**
  * The ledger's timings for a message of `role` with `attempts` attempts (a task may override the
- * role's). The retry window is every attempt held to its limit, plus one stall (BullMQ puts a job
- * back once before failing it for stalling), plus the longest backoff series: BullMQ's exponential
- * backoff waits delay × 2^(n-1) before attempt n + 1, and its jitter only ever shortens that.
+ * role's): its records live for the retry window (retryWindowMs), never past maxRecordTtlMs.
  */
 export function ledgerTimings(
   role: Pick<RoleSettings, 'timeoutMs' | 'backoff'>,
   attempts: number,
-  config: Pick<TaskyardConfig, 'worker'>,
+  config: Pick<TaskyardConfig, 'worker'> & RecordLifetimes,
 ): LedgerTimings {
   const holdMs = role.timeoutMs + config.worker.lockDurationMs + config.worker.stalledIntervalMs;
-  let backoffMs = 0;
-  for (let retry = 1; retry < attempts; retry += 1) backoffMs += role.backoff.delayMs * 2 ** (retry - 1);
-  const windowMs = (attempts + 1) * holdMs + backoffMs;
-  const ttlMs = Math.min(MAX_LEDGER_TTL_MS, windowMs);
-  return { holdMs, ttlMs: Math.ceil(ttlMs) };
+  const ttlMs = Math.min(maxRecordTtlMs(config), retryWindowMs(role, attempts, config.worker));
+  return { holdMs, ttlMs };
 }

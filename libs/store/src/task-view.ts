@@ -89,6 +89,8 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown' | string, lo
       : {}),
     correlationId: envelope?.metadata.correlationId ?? String(job.id),
     causationId: envelope?.metadata.causationId ?? null,
+    ...(envelope?.metadata.owner === undefined ? {} : { owner: envelope.metadata.owner }),
+    ...(envelope?.metadata.tenant === undefined ? {} : { tenant: envelope.metadata.tenant }),
     history: history.toJSON(),
   };
 }

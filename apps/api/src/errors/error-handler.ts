@@ -23,6 +23,8 @@ export function installErrorHandler(app: FastifyInstance): void {
   const redisFullEpisode = new RedisFullEpisode();
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);
+    // Every authorization refusal is audited (authentication failures are, where they happen).
+    if (apiError.statusCode === 403) request.server.audit?.refused(request, refusalReasonOf(apiError), { message: apiError.message });
     if (apiError.code === 'REDIS_FULL') {
       redisFullEpisode.refused(request.log, error.cause ?? error);
     } else if (apiError.statusCode >= 500 && apiError.code !== 'REDIS_UNAVAILABLE') {
@@ -50,6 +52,13 @@ export function installErrorHandler(app: FastifyInstance): void {
  */
 export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   sendApiError(reply, toApiError(error));
+}
+
+/** A 403's reason for the audit trail: a missing scope, a tenant the key may not name, or a role's acceptFrom. */
+function refusalReasonOf(apiError: ApiError): 'scope' | 'tenant' | 'access' {
+  const details = apiError.details as { scope?: unknown; field?: unknown } | undefined;
+  if (details?.scope !== undefined) return 'scope';
+  return typeof details?.field === 'string' && details.field.endsWith('metadata.tenant') ? 'tenant' : 'access';
 }
 
 function sendApiError(reply: FastifyReply, apiError: ApiError): void {

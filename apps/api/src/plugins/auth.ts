@@ -1,41 +1,85 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { hasScope, type Principal, type Scope } from '@taskyard/contracts';
+import type { ApiKeyRing, Identified } from '../auth/api-key-ring';
+import type { AuditLog } from '../auth/audit-log';
+import type { AuthFailureLimiter } from '../auth/auth-failure-limiter';
 import { ApiError } from '../errors/api-error';
-import type { ApiKeyVerifier } from './api-key-verifier';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The id of the API key that authenticated this request. */
-    apiKeyId: string | undefined;
+    /** The API key that authenticated this request: its id, scopes and tenant. */
+    principal: Principal | undefined;
   }
   interface FastifyInstance {
-    /** onRequest hook: Bearer key required. */
+    /** onRequest hook: a Bearer key required. */
     requireApiKey: (request: FastifyRequest) => Promise<void>;
     /** onRequest hook for browser pages: Basic (user = key id, password = secret) or Bearer, with a challenge. */
     requireBrowserAuth: (request: FastifyRequest) => Promise<void>;
+    /** onRequest hook (after authentication): the route's `config.scope`, if it names one, must be held. */
+    requireRouteScope: (request: FastifyRequest) => Promise<void>;
+    audit: AuditLog;
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs (admin holds every one); routes that check per role (submissions) name none. */
+    scope?: Scope;
   }
 }
 
 export const AUTH_REALM = 'Taskyard';
 
-/** Decorates the instance with the two authentication hooks; scopes opt in with addHook. */
-export const authPlugin = fp<{ verifier: ApiKeyVerifier }>(
-  async (app: FastifyInstance, { verifier }) => {
-    app.decorateRequest('apiKeyId', undefined);
-    app.decorate('requireApiKey', async (request: FastifyRequest) => {
-      const keyId = verifier.fromHeader(request.headers.authorization, false);
-      if (!keyId) throw new ApiError('UNAUTHORIZED', 'send a valid API key as "Authorization: Bearer <secret>"');
-      request.apiKeyId = keyId;
-    });
-    app.decorate('requireBrowserAuth', async (request: FastifyRequest) => {
-      const keyId = verifier.fromHeader(request.headers.authorization, true);
-      if (!keyId) {
-        throw new ApiError('UNAUTHORIZED', 'sign in with your API key id as user name and its secret as password', undefined, {
-          'www-authenticate': `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
-        });
+/** One body for every failed authentication (missing, malformed, unknown, expired): it tells a guesser nothing. */
+export const UNAUTHORIZED_MESSAGE = 'a valid API key is required: send "Authorization: Bearer <secret>"';
+
+export interface AuthPluginOptions {
+  ring: ApiKeyRing;
+  limiter: AuthFailureLimiter;
+  audit: AuditLog;
+}
+
+/**
+ * Decorates the instance with the authentication hooks; scopes opt in with addHook. A client
+ * address past its failed-authentication limit is refused (429) before its key is looked up;
+ * each failure and refusal is audited.
+ */
+export const authPlugin = fp<AuthPluginOptions>(
+  async (app: FastifyInstance, { ring, limiter, audit }) => {
+    app.decorateRequest('principal', undefined);
+    app.decorate('audit', audit);
+
+    function authenticate(request: FastifyRequest, allowBasic: boolean, challenge: Record<string, string>): void {
+      const wait = limiter.blockedFor(request.ip);
+      if (wait > 0) {
+        audit.refused(request, 'throttled');
+        throw new ApiError('RATE_LIMITED', `too many failed authentications from this address; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
       }
-      request.apiKeyId = keyId;
+      const identified: Identified = ring.fromHeader(request.headers.authorization, allowBasic);
+      if ('principal' in identified) {
+        request.principal = identified.principal;
+        return;
+      }
+      limiter.failed(request.ip);
+      audit.refused(request, identified.refusal);
+      throw new ApiError('UNAUTHORIZED', UNAUTHORIZED_MESSAGE, undefined, challenge);
+    }
+
+    app.decorate('requireApiKey', async (request: FastifyRequest) => authenticate(request, false, {}));
+    app.decorate('requireBrowserAuth', async (request: FastifyRequest) =>
+      authenticate(request, true, { 'www-authenticate': `Basic realm="${AUTH_REALM}", charset="UTF-8"` }),
+    );
+    app.decorate('requireRouteScope', async (request: FastifyRequest) => {
+      const scope = request.routeOptions.config.scope;
+      if (scope !== undefined) requireScope(request, scope);
     });
   },
   { name: 'taskyard-auth' },
 );
+
+/** Throws 403 FORBIDDEN naming `scope` unless the request's key holds it. */
+export function requireScope(request: FastifyRequest, scope: Scope): void {
+  if (!request.principal || !hasScope(request.principal, scope)) throw missingScope(scope);
+}
+
+export function missingScope(scope: Scope): ApiError {
+  return new ApiError('FORBIDDEN', `this API key lacks the scope "${scope}"`, { scope });
+}

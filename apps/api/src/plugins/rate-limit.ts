@@ -19,7 +19,7 @@ const WINDOW_MS = 60_000;
  * Per-API-key rate limit with @fastify/rate-limit (Fastify's own; its Redis store counts in
  * one script call, INCR + PEXPIRE, so replicas share a fixed one-minute window per key).
  * Register it inside the authenticated scope: its hook is added to each route and so runs
- * after the scope's own onRequest hooks, when request.apiKeyId is known; requests that fail
+ * after the scope's own onRequest hooks, when request.principal is known; requests that fail
  * authentication are answered before they count. Every response carries the IETF draft
  * RateLimit-Limit/-Remaining/-Reset headers; past the limit it is 429 RATE_LIMITED with
  * Retry-After. If Redis cannot count, the request fails like any other that needs Redis
@@ -35,7 +35,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       nameSpace: namespace,
       hook: 'onRequest',
       enableDraftSpec: true,
-      keyGenerator: (request: FastifyRequest) => request.apiKeyId ?? `ip:${request.ip}`,
+      keyGenerator: (request: FastifyRequest) => request.principal?.keyId ?? `ip:${request.ip}`,
       errorResponseBuilder: (_request, context) =>
         new ApiError(
           'RATE_LIMITED',

@@ -29,7 +29,7 @@ export class IsolatedPool {
   constructor(
     private readonly role: AnyRole,
     private readonly init: ChildInit,
-    private readonly config: Pick<TaskyardConfig, 'retention' | 'worker'>,
+    private readonly config: Pick<TaskyardConfig, 'retention' | 'worker' | 'deadLetterTtlMs' | 'idempotencyTtlMs'>,
     private readonly logger: Logger,
     private readonly onLoss: (reason: ChildLossReason) => void,
   ) {}

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { CancelledError, errorClassOf, errorCodeOf, type AttemptRecord, type SnoozeRecord } from '@taskyard/contracts';
+import { CancelledError, errorClassOf, errorCodeOf, MESSAGE_REFUSAL_CODES, type AttemptRecord, type SnoozeRecord } from '@taskyard/contracts';
 import type { DeadLetterWriter } from '../dead-letter-writer';
 import { isHandBack } from '../breaker/hand-back';
 import type { RoleSeries } from '../worker-metrics';
@@ -31,6 +31,7 @@ export class FailureRecorder {
     const code = errorCodeOf(error);
     const isCancel = error instanceof CancelledError;
     (isCancel ? this.series.cancelled : willRetry ? this.series.retried : this.series.failed).inc();
+    if (MESSAGE_REFUSAL_CODES.has(code)) this.series.refused(code);
     this.series.duration.observe((Date.now() - attempt.startedAt) / 1000);
     const record: AttemptRecord = {
       kind: 'attempt-failed',

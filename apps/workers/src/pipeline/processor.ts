@@ -11,6 +11,7 @@ import { createTaskContext, type ContextDeps } from '../task-context';
 import type { RoleSeries } from '../worker-metrics';
 import { Attempt } from './attempt';
 import { checkAccess } from './check-access';
+import { checkFreshness, checkJobBinding } from './check-binding';
 import { checkOutput } from './check-output';
 import { FailureRecorder } from './failure-recorder';
 import { handleOutcome } from './handle-outcome';
@@ -32,20 +33,24 @@ export interface ProcessorDeps {
   handler: RoleHandler<unknown, unknown>;
   /** The role's circuit breaker (a pass-through for roles without one). */
   circuit: AttemptGuard;
+  /** The oldest a message of this role may be when taken (maxMessageAgeMs). */
+  maxAgeMs: number;
+  /** MESSAGE_CLOCK_SKEW_MS: how far in the future a message may be dated. */
+  clockSkewMs: number;
 }
 
 /**
  * The processor of one role's worker (Sidekiq's processor: a chain of small steps, each one
  * concern, each in its own file with its test):
  *
- *   open and verify → access → ledger gate → circuit gate → run under timeout → outcome →
- *   output check → record
+ *   open and verify → bound to its job, fresh → access → ledger gate → circuit gate →
+ *   run under timeout → outcome → output check → record
  *
  * and one failure recorder for everything that does not complete. It takes BullMQ's processor
  * signal (three parameters), which cancellations fire through worker.cancelJob (see AttemptAbort).
  */
 export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown> {
-  const { signer, ledger, cancellations, context, logger, series, handler, circuit } = deps;
+  const { signer, ledger, cancellations, context, logger, series, handler, circuit, maxAgeMs, clockSkewMs } = deps;
   const failures = new FailureRecorder(series, deps.deadLetters);
 
   return async (job, token, signal) => {
@@ -54,6 +59,8 @@ export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, 
     series.active.inc();
     try {
       const message = openAttemptMessage(attempt, role, signer);
+      checkJobBinding(job.id, message);
+      checkFreshness(message, maxAgeMs, clockSkewMs);
       checkAccess(role, message);
       if (debug) attempt.log.debug('task started');
       const earlier = await ledgerGate(attempt, role, message, ledger, cancellations);

@@ -53,6 +53,37 @@ export class SchemaError extends PermanentTaskError {
   }
 }
 
+/**
+ * The message is not the job's: the BullMQ job id is not the message id (a signed message copied
+ * under another job id, to run it again once its ledger record is gone).
+ */
+export class JobBindingError extends PermanentTaskError {
+  constructor(message: string) {
+    super(message, 'JOB_ID_MISMATCH');
+  }
+}
+
+/** The message's signed createdAt is older than its role's maxAgeMs (MESSAGE_EXPIRED) or too far in the future (MESSAGE_FROM_FUTURE). */
+export class MessageAgeError extends PermanentTaskError {
+  constructor(message: string, code: 'MESSAGE_EXPIRED' | 'MESSAGE_FROM_FUTURE') {
+    super(message, code);
+  }
+}
+
+/**
+ * The codes of a message a worker refuses before any handler sees it (counted by
+ * taskyard_messages_refused_total): forged or altered, not this role's, from a sender the role
+ * does not accept, not this job's, or too old or from the future.
+ */
+export const MESSAGE_REFUSAL_CODES: ReadonlySet<string> = new Set([
+  'SIGNATURE_INVALID',
+  'SCHEMA_INVALID',
+  'SOURCE_FORBIDDEN',
+  'JOB_ID_MISMATCH',
+  'MESSAGE_EXPIRED',
+  'MESSAGE_FROM_FUTURE',
+]);
+
 /** The handler ran past the role's `timeoutMs`; its AbortSignal has fired. */
 export class TaskTimeoutError extends TransientTaskError {
   constructor(readonly timeoutMs: number) {

@@ -1,8 +1,10 @@
 import {
+  canSeeTenant,
   DispatchError,
   PermanentTaskError,
   type BulkReplayResult,
   type DeadLetter,
+  type Principal,
   type ReplayAccepted,
   type TaskEnvelope,
   type TaskMessage,
@@ -37,24 +39,30 @@ const BULK_CONCURRENCY = 50;
 export class DeadLetterReplayer {
   constructor(private readonly deps: DeadLetterReplayerDeps) {}
 
-  async replayOne(id: string, keyId: string): Promise<ReplayAccepted> {
-    const outcome = await this.replay(id, keyId, undefined);
+  async replayOne(id: string, principal: Principal): Promise<ReplayAccepted> {
+    const outcome = await this.replay(id, principal, undefined);
     if (outcome.kind === 'replayed') return outcome.accepted;
     if (outcome.kind === 'not-found') throw deadLetterNotFound(id);
     if (outcome.code === 'FORBIDDEN') throw new ApiError('FORBIDDEN', outcome.message);
     throw new ApiError('DEAD_LETTER_INVALID', outcome.message, { code: outcome.code });
   }
 
-  /** Replays `ids` of `role`, or (without ids) the role's oldest dead letters, up to one page. */
-  async replayMany(role: string, ids: readonly string[] | undefined, keyId: string, limit: number): Promise<BulkReplayResult> {
+  /**
+   * Replays `ids` of `role`, or (without ids) the role's oldest dead letters, up to one page. A
+   * tenant key replays its tenant's letters only: another tenant's id is not found, and `remaining`
+   * counts what it can see.
+   */
+  async replayMany(role: string, ids: readonly string[] | undefined, principal: Principal, limit: number): Promise<BulkReplayResult> {
     requireRole(this.deps.registry, role);
-    const targets = ids ? [...new Set(ids)] : await this.deps.store.oldestIds(role, limit);
+    const visible = principal.tenant === undefined ? undefined : (letter: DeadLetter) => canSeeTenant(principal, letter.tenant);
+    const oldest = ids ? undefined : await this.deps.store.oldestIds(role, limit, visible);
+    const targets = ids ? [...new Set(ids)] : oldest!.ids;
     // Admitted or refused whole (429 QUEUE_FULL), like a batch submission.
     if (targets.length > 0) await this.admit(role, targets.length);
     const result: BulkReplayResult = { replayed: [], notFound: [], refused: [], remaining: 0 };
     for (let start = 0; start < targets.length; start += BULK_CONCURRENCY) {
       const chunk = targets.slice(start, start + BULK_CONCURRENCY);
-      const outcomes = await Promise.all(chunk.map((id) => this.replay(id, keyId, role)));
+      const outcomes = await Promise.all(chunk.map((id) => this.replay(id, principal, role)));
       outcomes.forEach((outcome, at) => {
         const id = chunk[at]!;
         if (outcome.kind === 'replayed') result.replayed.push(outcome.accepted);
@@ -62,14 +70,15 @@ export class DeadLetterReplayer {
         else result.refused.push({ id, code: outcome.code, message: outcome.message });
       });
     }
-    result.remaining = await this.deps.store.count(role);
+    result.remaining = visible ? (await this.deps.store.oldestIds(role, 0, visible)).more ?? 0 : await this.deps.store.count(role);
     return result;
   }
 
-  private async replay(id: string, keyId: string, expectedRole: string | undefined): Promise<Outcome> {
+  private async replay(id: string, principal: Principal, expectedRole: string | undefined): Promise<Outcome> {
     const { store, dispatcher, signer } = this.deps;
     const letter = await store.get(id);
-    if (!letter) return { kind: 'not-found' };
+    // Another tenant's dead letter is not found, exactly like an unknown one.
+    if (!letter || !canSeeTenant(principal, letter.tenant)) return { kind: 'not-found' };
     if (expectedRole !== undefined && letter.role !== expectedRole) {
       return { kind: 'refused', code: 'ROLE_MISMATCH', message: `dead letter ${id} is of role "${letter.role}", not "${expectedRole}"` };
     }
@@ -78,7 +87,7 @@ export class DeadLetterReplayer {
     let prepared;
     try {
       // The replay is a new message from this key, derived from the dead one: the role must accept it.
-      [prepared] = dispatcher.prepare({ kind: 'replay', keyId, parent }, [{ role: letter.role, payload: (letter.message as TaskEnvelope).payload }]);
+      [prepared] = dispatcher.prepare({ kind: 'replay', principal, parent }, [{ role: letter.role, payload: (letter.message as TaskEnvelope).payload }]);
       if (expectedRole === undefined) await dispatcher.admit([prepared!]);
     } catch (err) {
       if (!(err instanceof DispatchError) || err.code === 'QUEUE_FULL') throw err;

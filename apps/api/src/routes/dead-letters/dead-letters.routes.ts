@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  canSeeTenant,
   BulkReplayBodySchema,
   BulkReplayResultSchema,
   decodeDeadLetterCursor,
@@ -12,6 +13,7 @@ import {
   MAX_DEAD_LETTER_PAGE,
   ReplayAcceptedSchema,
   summarizeDeadLetter,
+  type DeadLetter,
 } from '@taskyard/contracts';
 import type { RedisClient } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
@@ -23,7 +25,9 @@ export interface DeadLettersRoutesOptions extends DeadLetterReplayerDeps {
   redis: RedisClient;
 }
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema };
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema };
+/** Every dead-letter route: list, read, replay, delete. */
+const config = { scope: 'dead-letters:manage' } as const;
 const tags = ['dead-letters'];
 
 export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> = async (app, options) => {
@@ -39,6 +43,7 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
         querystring: DeadLetterListQuerySchema,
         response: { 200: DeadLetterListSchema, ...errors },
       },
+      config,
     },
     async (request) => {
       const { role, limit, cursor } = request.query;
@@ -48,7 +53,9 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
           { field: 'querystring.cursor', message: 'pass the nextCursor of a previous page, unchanged' },
         ]);
       }
-      const page = await withRedis(redis, () => store.list({ roles: role === undefined ? registry.names() : [role], limit, cursor }));
+      const { principal } = request;
+      const visible = principal?.tenant === undefined ? undefined : (letter: DeadLetter) => canSeeTenant(principal, letter.tenant);
+      const page = await withRedis(redis, () => store.list({ roles: role === undefined ? registry.names() : [role], limit, cursor, visible }));
       return { items: page.items.map(summarizeDeadLetter), nextCursor: page.nextCursor };
     },
   );
@@ -62,10 +69,11 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
         params: DeadLetterIdParamsSchema,
         response: { 200: DeadLetterSchema, ...errors },
       },
+      config,
     },
     async (request) => {
       const letter = await withRedis(redis, () => store.get(request.params.id));
-      if (!letter) throw deadLetterNotFound(request.params.id);
+      if (!letter || !canSeeTenant(request.principal!, letter.tenant)) throw deadLetterNotFound(request.params.id);
       return letter;
     },
   );
@@ -79,9 +87,10 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
         params: DeadLetterIdParamsSchema,
         response: { 202: ReplayAcceptedSchema, ...errors, 422: ErrorBodySchema, 429: ErrorBodySchema },
       },
+      config,
     },
     async (request, reply) => {
-      const accepted = await withRedis(redis, () => replayer.replayOne(request.params.id, request.apiKeyId!));
+      const accepted = await withRedis(redis, () => replayer.replayOne(request.params.id, request.principal!));
       void reply.status(202).header('location', `/v1/tasks/${accepted.id}`);
       return accepted;
     },
@@ -96,10 +105,12 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
         body: BulkReplayBodySchema,
         response: { 202: BulkReplayResultSchema, ...errors, 429: ErrorBodySchema },
       },
+      config,
     },
     async (request, reply) => {
       const { role, ids } = request.body;
-      const result = await withRedis(redis, () => replayer.replayMany(role, ids, request.apiKeyId!, MAX_DEAD_LETTER_PAGE));
+      const result = await withRedis(redis, () => replayer.replayMany(role, ids, request.principal!, MAX_DEAD_LETTER_PAGE));
+      app.audit.action('dead-letters.bulk-replay', { keyId: request.principal!.keyId, role, requested: ids?.length ?? null, replayed: result.replayed.length, refused: result.refused.length });
       void reply.status(202);
       return result;
     },
@@ -114,10 +125,15 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
         params: DeadLetterIdParamsSchema,
         response: { 204: z.null().describe('Deleted'), ...errors },
       },
+      config,
     },
     async (request, reply) => {
-      const removed = await withRedis(redis, () => store.remove(request.params.id));
-      if (!removed) throw deadLetterNotFound(request.params.id);
+      const { id } = request.params;
+      const letter = await withRedis(redis, () => store.get(id));
+      if (!letter || !canSeeTenant(request.principal!, letter.tenant)) throw deadLetterNotFound(id);
+      const removed = await withRedis(redis, () => store.remove(id));
+      if (!removed) throw deadLetterNotFound(id);
+      app.audit.action('dead-letters.delete', { keyId: request.principal!.keyId, deadLetterId: id, role: letter.role });
       return reply.status(204).send(null);
     },
   );

@@ -15,8 +15,9 @@ export const documentsRoutes: FastifyPluginAsyncZod<{ redis: RedisClient; keyPre
         tags: ['documents'],
         summary: 'A document submitted to docs.ingest: its status and, once every chunk is analysed, its report',
         params: TaskIdParamsSchema,
-        response: { 200: DocumentViewSchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema },
+        response: { 200: DocumentViewSchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema },
       },
+      config: { scope: 'tasks:read' },
     },
     async (request) => {
       const document = await withRedis(redis, () => store.read(request.params.id));

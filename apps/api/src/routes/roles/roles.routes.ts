@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorBodySchema, RoleListSchema } from '@taskyard/contracts';
+import { ErrorBodySchema, maxMessageAgeMs, RoleListSchema, type WorkerTimings } from '@taskyard/contracts';
 import type { RoleRegistry } from '@taskyard/roles';
 import { readCircuitStates, type RedisClient, type RoleQueues, type TaskyardKeys } from '@taskyard/store';
 import { withRedis } from '../../errors/redis-guard';
@@ -10,17 +10,20 @@ export interface RolesRoutesOptions {
   redis: RedisClient;
   /** Where the roles' shared circuit breaker state lives. */
   keys: TaskyardKeys;
+  /** The workers' lock timings, which a role's default maxAgeMs is derived from. */
+  worker: WorkerTimings;
 }
 
-export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app, { registry, queues, redis, keys }) => {
+export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app, { registry, queues, redis, keys, worker }) => {
   app.get(
     '/roles',
     {
       schema: {
         tags: ['roles'],
         summary: 'Every role with its settings, live queue counts and circuit breaker state',
-        response: { 200: RoleListSchema, 401: ErrorBodySchema, 503: ErrorBodySchema },
+        response: { 200: RoleListSchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 503: ErrorBodySchema },
       },
+      config: { scope: 'tasks:read' },
     },
     async () => {
       const roles = await withRedis(redis, async () => {
@@ -39,6 +42,10 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               ...(role.rateLimit ? { rateLimit: role.rateLimit } : {}),
               timeoutMs: role.timeoutMs,
               isolated: role.isolated,
+              maxAttempts: role.maxAttempts,
+              maxDelayMs: role.maxDelayMs,
+              maxAgeMs: maxMessageAgeMs(role, worker),
+              sensitive: role.sensitive,
               ...(role.maxQueueDepth !== undefined ? { maxQueueDepth: role.maxQueueDepth } : {}),
               ...(role.breaker ? { breaker: role.breaker } : {}),
               ...(role.acceptFrom ? { acceptFrom: role.acceptFrom } : {}),

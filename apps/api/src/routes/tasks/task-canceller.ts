@@ -1,4 +1,4 @@
-import type { CancellationRequested, CancelledRecord, TaskView } from '@taskyard/contracts';
+import { canSeeTenant, type CancellationRequested, type CancelledRecord, type Principal, type TaskView } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { RoleRegistry } from '@taskyard/roles';
 import { cancelledView, ledgerTimings, type RedisClient, type TaskStore, type TaskyardKeys } from '@taskyard/store';
@@ -38,10 +38,11 @@ export class TaskCanceller {
   constructor(private readonly deps: TaskCancellerDeps) {}
 
   /** Builds the task's view at most twice (before, and after an abort was sent), each one round trip. */
-  async cancel(id: string): Promise<Cancellation> {
+  async cancel(id: string, principal: Principal): Promise<Cancellation> {
     const { store, redis, keys } = this.deps;
     const found = await withRedis(redis, () => store.inspect(id));
-    if (!found) throw taskNotFound(id);
+    // Another tenant's task answers exactly like an unknown one.
+    if (!found || !canSeeTenant(principal, found.view.tenant)) throw taskNotFound(id);
     const { view, jobState } = found;
     if (view.state === 'cancelled') {
       // Its job may still wait (a removal that met a lock, a job a circuit handed back): remove it now.
@@ -82,6 +83,8 @@ export class TaskCanceller {
         createdAt: view.createdAt,
         correlationId: view.correlationId,
         causationId: view.causationId,
+        ...(view.owner === undefined ? {} : { owner: view.owner }),
+        ...(view.tenant === undefined ? {} : { tenant: view.tenant }),
         attempts: view.attempts,
         maxAttempts: view.maxAttempts,
         ...(view.startedAt ? { startedAt: view.startedAt } : {}),

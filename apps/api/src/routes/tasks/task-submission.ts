@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PublishBody, Published, SubmitTaskBody, TaskAccepted } from '@taskyard/contracts';
+import type { Principal, PublishBody, Published, SubmitTaskBody, TaskAccepted } from '@taskyard/contracts';
 import type { Dispatcher, DispatchRequest, PreparedTask } from '@taskyard/dispatch';
 import type { RedisClient } from '@taskyard/store';
 import { withRedis } from '../../errors/redis-guard';
@@ -26,14 +26,14 @@ export class TaskSubmission {
   constructor(private readonly deps: TaskSubmissionDeps) {}
 
   /** `idempotencyKey`: the request's Idempotency-Key, if any (see IdempotencyLedger). */
-  async submitOne(body: SubmitTaskBody, keyId: string, idempotencyKey?: string): Promise<Submission<TaskAccepted>> {
-    const tasks = this.deps.dispatcher.prepare({ kind: 'api', keyId }, [request(body)]);
-    return this.submit('submit-task', body, keyId, idempotencyKey, tasks, tasks[0]!.accepted);
+  async submitOne(body: SubmitTaskBody, principal: Principal, idempotencyKey?: string): Promise<Submission<TaskAccepted>> {
+    const tasks = this.deps.dispatcher.prepare({ kind: 'api', principal }, [request(body)]);
+    return this.submit('submit-task', body, principal.keyId, idempotencyKey, tasks, tasks[0]!.accepted);
   }
 
-  async submitBatch(bodies: readonly SubmitTaskBody[], keyId: string, idempotencyKey?: string): Promise<Submission<TaskAccepted[]>> {
-    const tasks = this.deps.dispatcher.prepare({ kind: 'api', keyId }, bodies.map(request), { batch: true });
-    return this.submit('submit-batch', bodies, keyId, idempotencyKey, tasks, tasks.map((task) => task.accepted));
+  async submitBatch(bodies: readonly SubmitTaskBody[], principal: Principal, idempotencyKey?: string): Promise<Submission<TaskAccepted[]>> {
+    const tasks = this.deps.dispatcher.prepare({ kind: 'api', principal }, bodies.map(request), { batch: true });
+    return this.submit('submit-batch', bodies, principal.keyId, idempotencyKey, tasks, tasks.map((task) => task.accepted));
   }
 
   /**
@@ -41,11 +41,11 @@ export class TaskSubmission {
    * (its schema, its acceptFrom) before any is enqueued, all under one correlation id so the
    * fan-out can be followed together.
    */
-  async publish(topic: string, body: PublishBody, keyId: string, idempotencyKey?: string): Promise<Submission<Published>> {
+  async publish(topic: string, body: PublishBody, principal: Principal, idempotencyKey?: string): Promise<Submission<Published>> {
     const correlationId = body.metadata?.correlationId ?? randomUUID();
     const requests = this.deps.dispatcher.topicRequests(topic, { payload: body.payload, metadata: { ...body.metadata, correlationId } });
-    const tasks = this.deps.dispatcher.prepare({ kind: 'api', keyId }, requests);
-    return this.submit('publish', { topic, body }, keyId, idempotencyKey, tasks, { topic, correlationId, tasks: tasks.map((task) => task.accepted) });
+    const tasks = this.deps.dispatcher.prepare({ kind: 'api', principal }, requests);
+    return this.submit('publish', { topic, body }, principal.keyId, idempotencyKey, tasks, { topic, correlationId, tasks: tasks.map((task) => task.accepted) });
   }
 
   private async submit<R>(

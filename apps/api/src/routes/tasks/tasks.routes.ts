@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
+  canSeeTenant,
   BatchAcceptedSchema,
   CancellationRequestedSchema,
   MAX_BATCH_SIZE,
@@ -28,7 +29,7 @@ export interface TasksRoutesOptions {
   registry: RoleRegistry;
 }
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 503: ErrorBodySchema };
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 503: ErrorBodySchema };
 /** Submissions may also meet a reused Idempotency-Key (422) and QUEUE_FULL or RATE_LIMITED (429). */
 const submitErrors = { ...errors, 422: ErrorBodySchema, 429: ErrorBodySchema };
 
@@ -46,7 +47,7 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
       config: documentedRoute({ body: documentedBody, idempotencyKey: true }),
     },
     async (request, reply) => {
-      const { response: accepted, replayed } = await submission.submitOne(request.body, request.apiKeyId!, idempotencyKeyOf(request.headers));
+      const { response: accepted, replayed } = await submission.submitOne(request.body, request.principal!, idempotencyKeyOf(request.headers));
       if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       void reply.status(202).header('location', `/v1/tasks/${accepted.id}`);
       return accepted;
@@ -65,7 +66,7 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
       config: documentedRoute({ body: z.object({ tasks: z.array(documentedBody).min(1).max(MAX_BATCH_SIZE) }).strict(), idempotencyKey: true }),
     },
     async (request, reply) => {
-      const { response: tasks, replayed } = await submission.submitBatch(request.body.tasks, request.apiKeyId!, idempotencyKeyOf(request.headers));
+      const { response: tasks, replayed } = await submission.submitBatch(request.body.tasks, request.principal!, idempotencyKeyOf(request.headers));
       if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       void reply.status(202);
       return { tasks };
@@ -81,10 +82,12 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         params: TaskIdParamsSchema,
         response: { 200: TaskViewSchema, ...errors },
       },
+      config: { scope: 'tasks:read' },
     },
     async (request) => {
       const view = await withRedis(redis, () => store.read(request.params.id));
-      if (!view) throw taskNotFound(request.params.id);
+      // Another tenant's task answers exactly like an unknown one.
+      if (!view || !canSeeTenant(request.principal!, view.tenant)) throw taskNotFound(request.params.id);
       return view;
     },
   );
@@ -98,9 +101,10 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         params: TaskIdParamsSchema,
         response: { 200: TaskViewSchema, 202: CancellationRequestedSchema, 409: ErrorBodySchema, ...errors },
       },
+      config: { scope: 'tasks:cancel' },
     },
     async (request, reply) => {
-      const { status, view } = await canceller.cancel(request.params.id);
+      const { status, view } = await canceller.cancel(request.params.id, request.principal!);
       void reply.status(status);
       return view;
     },

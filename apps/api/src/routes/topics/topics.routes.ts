@@ -35,7 +35,7 @@ export const topicsRoutes: FastifyPluginAsyncZod<TopicsRoutesOptions> = async (a
       config: documentedRoute({ idempotencyKey: true }),
     },
     async (request, reply) => {
-      const { response, replayed } = await submission.publish(request.params.topic, request.body, request.apiKeyId!, idempotencyKeyOf(request.headers));
+      const { response, replayed } = await submission.publish(request.params.topic, request.body, request.principal!, idempotencyKeyOf(request.headers));
       if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       void reply.status(202);
       return response;
