@@ -5,6 +5,7 @@ import { ApiServer } from '../support/api-server';
 import { deletePrefix, TEST_API_KEY, testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess } from '../support/worker-process';
+import { key, KeyFile } from '../support/key-file';
 
 const CHROMIUM = '/usr/bin/chromium';
 const BOARD = '/admin/queues';
@@ -12,7 +13,8 @@ const SCREENSHOT = '/tmp/bull-board.png';
 const ROLES = ['echo', 'docs.ingest', 'docs.analyze', 'docs.store'];
 const COMPLETED_MESSAGES = ['board-ok-1', 'board-ok-2', 'board-ok-3'];
 
-const env = testEnv();
+const viewer = key('viewer', ['dashboard:read']);
+const env = testEnv({ API_KEYS_FILE: new KeyFile([viewer]).path, AUTH_FAILURES_PER_MINUTE: '0' });
 const api = new ApiServer(env);
 const worker = new WorkerProcess(env);
 let browser: Browser;
@@ -55,17 +57,32 @@ afterAll(async () => {
 const basic = { username: TEST_API_KEY.id, password: TEST_API_KEY.secret };
 
 /** A fresh browser context (its own credentials, headers and cookies) with one page; close its context after. */
+/** What the browser reported against the page's Content Security Policy (or any script error), by page. */
+const policyViolations = new WeakMap<Page, string[]>();
+
 async function openPage(options: BrowserContextOptions = {}): Promise<Page> {
   const context = await browser.newContext({ ...options, viewport: { width: 1400, height: 1000 } });
   // Generous: the browser shares two cores with the other test files' processes.
   context.setDefaultTimeout(20_000);
-  return context.newPage();
+  const page = await context.newPage();
+  const violations: string[] = [];
+  policyViolations.set(page, violations);
+  page.on('console', (message) => {
+    const text = message.text();
+    // The one refusal the policy means: the board's Google Fonts stylesheet (it falls back to local fonts; no request leaves for a third party).
+    if (text.includes('https://fonts.googleapis.com/')) return;
+    if (/Content Security Policy|Refused to (load|execute|apply)/i.test(text)) violations.push(text);
+  });
+  page.on('pageerror', (error) => violations.push(error.message));
+  return page;
 }
 
 async function withPage(options: BrowserContextOptions, use: (page: Page) => Promise<void>): Promise<void> {
   const page = await openPage(options);
   try {
     await use(page);
+    // The pages work under the API's CSP: nothing refused, no script error.
+    expect(policyViolations.get(page)).toEqual([]);
   } finally {
     await page.context().close();
   }
@@ -148,6 +165,31 @@ describe('Bull Board at /admin/queues', () => {
 
   it('loads with a Bearer key too', async () => {
     await withPage({ extraHTTPHeaders: { authorization: `Bearer ${TEST_API_KEY.secret}` } }, expectBoard);
+  });
+
+  it('shows a dashboard:read key the board without its actions, and an admin key with them', async () => {
+    const retryButtons = async (credentials: { username: string; password: string }) => {
+      let count = 0;
+      await withPage({ httpCredentials: credentials }, async (page) => {
+        await expectBoard(page);
+        await page.goto(`${api.baseUrl}${BOARD}/queue/echo?status=failed`);
+        await page.getByText(ids.failed, { exact: true }).waitFor();
+        count = await page.getByRole('button', { name: /retry|clean|promote/i }).count();
+      });
+      return count;
+    };
+    expect(await retryButtons({ username: viewer.id, password: viewer.secret })).toBe(0);
+    expect(await retryButtons(basic)).toBeGreaterThan(0);
+  });
+
+  it('serves Swagger UI under the same policy', async () => {
+    await withPage({}, async (page) => {
+      const response = await page.goto(`${api.baseUrl}/docs`);
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+      await page.getByText('Taskyard API').first().waitFor();
+      await page.getByText('/v1/tasks/{id}').first().waitFor();
+    });
   });
 
   it('shows no board for wrong Basic credentials', async () => {

@@ -12,11 +12,12 @@ export type RefusalReason = 'missing' | 'malformed' | 'unknown' | 'expired' | 's
  */
 export class AuditLog {
   private readonly refusals: Counter<'reason'>;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly logger: Logger,
-    registry: Registry,
-  ) {
+  constructor(logger: Logger, registry: Registry) {
+    // The trail is written whatever LOG_LEVEL says (unless logging is off): an operator who keeps
+    // only warnings still keeps who did what.
+    this.logger = logger.isLevelEnabled('info') || logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
     this.refusals = new Counter({
       name: METRIC.authRefusals,
       help: 'Requests refused by authentication or authorization, by reason',

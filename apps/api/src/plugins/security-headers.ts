@@ -6,7 +6,8 @@ import { BULL_BOARD_PATH } from './bull-board';
 /**
  * The policy every response carries (@fastify/helmet). Scripts only from this origin (Bull Board
  * and Swagger UI load theirs as files; the board's inline config is JSON, never executed); inline
- * styles are allowed because both UIs set style attributes; no framing at all (frame-ancestors
+ * styles are allowed because both UIs set style attributes; nothing from third parties (the board's
+ * Google Fonts stylesheet is refused: it falls back to local fonts); no framing at all (frame-ancestors
  * 'none' and X-Frame-Options: DENY); nosniff. No upgrade-insecure-requests: a deployment may serve
  * plain HTTP behind a TLS proxy, and it would break the pages on a loopback address.
  */
