@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_DOCUMENT_CHARS } from '@taskyard/example-roles';
 import { ApiServer } from '../support/api-server';
 import { roleQueue } from '../support/role-queue';
 import { deletePrefix, testEnv, testRedis } from '../support/test-env';
@@ -146,5 +147,11 @@ describe('the document pipeline (docs.ingest → docs.analyze → docs.store)', 
     const error = expectError(response, 400, 'VALIDATION_FAILED');
     const fields = (error.details as { field: string }[]).map((detail) => detail.field);
     expect(fields).toEqual(expect.arrayContaining(['payload.title', 'payload.chunkSize']));
+  });
+
+  it('refuses a document longer than docs.ingest\'s cap before enqueueing', async () => {
+    const response = await api.request('POST', '/v1/tasks', { body: { role: 'docs.ingest', payload: { title: 'Long', text: 'x'.repeat(MAX_DOCUMENT_CHARS + 1) } } });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect((error.details as { field: string }[]).map((detail) => detail.field)).toEqual(['payload.text']);
   });
 });

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runRole } from '@taskyard/testing';
 import { docsAnalyzeRole, docsIngestRole, docsStoreRole } from './docs-roles';
+import { MAX_CHUNK_CHARS } from './document-limits';
 import { DocumentStore } from './document-store';
 import { analyseChunk } from './text-statistics';
 
@@ -52,5 +53,23 @@ describe('the document pipeline, one role at a time', () => {
       expect(stored).toMatchObject({ outcome: 'completed', result: { documentId, complete: at === chunks.length - 1 } });
     }
     expect(await new DocumentStore(redis, keyPrefix).read(documentId)).toMatchObject({ status: 'completed', report: { words: 360 } });
+  });
+});
+
+describe('the document pipeline\'s limits', () => {
+  it('normalises CRLF and CR line ends at ingest, so a Windows paragraph break is one', async () => {
+    const run = await runRole(docsIngestRole, { title: 'CRLF', text: 'First paragraph.\r\n\r\nSecond one.\r\nStill second.\rThird line.' }, { roles, redis, keyPrefix });
+    const [chunk] = run.sent.map((sent) => (sent.payload as { text: string }).text);
+    expect(chunk).toBe('First paragraph.\n\nSecond one.\nStill second.\nThird line.');
+    expect(analyseChunk(chunk!)).toMatchObject({ paragraphs: 2, sentences: 4 });
+  });
+
+  it('refuses a docs.analyze chunk longer than the largest chunk size, and indices past the most chunks a document can have', async () => {
+    const documentId = `docs.ingest_${'0'.repeat(8)}-0000-4000-8000-${'2'.repeat(12)}`;
+    const analyze = (payload: { chunkIndex?: number; chunkCount?: number; text?: string }) =>
+      runRole(docsAnalyzeRole, { documentId, chunkIndex: 0, chunkCount: 1, text: 'ok', ...payload }, { roles });
+    expect(await analyze({ text: 'x'.repeat(MAX_CHUNK_CHARS) })).toMatchObject({ outcome: 'completed' });
+    expect(await analyze({ text: 'x'.repeat(MAX_CHUNK_CHARS + 1) })).toMatchObject({ outcome: 'failed', error: { code: 'SCHEMA_INVALID' } });
+    expect(await analyze({ chunkIndex: 1e9, chunkCount: 1e9 + 1 })).toMatchObject({ outcome: 'failed', error: { code: 'SCHEMA_INVALID' } });
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TaskIdSchema } from '@taskyard/contracts';
 import { defineRole, PermanentTaskError } from '@taskyard/roles';
+import { DEFAULT_CHUNK_CHARS, MAX_CHUNK_CHARS, MAX_CHUNKS, MAX_DOCUMENT_CHARS, MIN_CHUNK_CHARS } from './document-limits';
 import { DocumentStore } from './document-store';
 import { analyseChunk, ChunkStatisticsSchema, endsParagraph, splitIntoChunks } from './text-statistics';
 
@@ -12,28 +13,31 @@ import { analyseChunk, ChunkStatisticsSchema, endsParagraph, splitIntoChunks } f
 export const DocsIngestPayloadSchema = z
   .object({
     title: z.string().trim().min(1).max(200),
-    text: z.string().max(1_000_000),
+    text: z.string().max(MAX_DOCUMENT_CHARS),
     /** Characters per chunk: smaller chunks spread one document over more workers. */
-    chunkSize: z.number().int().min(200).max(50_000).default(4000),
+    chunkSize: z.number().int().min(MIN_CHUNK_CHARS).max(MAX_CHUNK_CHARS).default(DEFAULT_CHUNK_CHARS),
   })
   .strict();
+
+const ChunkIndexSchema = z.number().int().min(0).max(MAX_CHUNKS - 1);
+const ChunkCountSchema = z.number().int().min(1).max(MAX_CHUNKS);
 
 export const DocsAnalyzePayloadSchema = z
   .object({
     documentId: TaskIdSchema,
-    chunkIndex: z.number().int().min(0),
-    chunkCount: z.number().int().min(1),
+    chunkIndex: ChunkIndexSchema,
+    chunkCount: ChunkCountSchema,
     /** False when this chunk continues the previous chunk's paragraph. */
     startsParagraph: z.boolean().default(true),
-    text: z.string(),
+    text: z.string().max(MAX_CHUNK_CHARS),
   })
   .strict();
 
 export const DocsStorePayloadSchema = z
   .object({
     documentId: TaskIdSchema,
-    chunkIndex: z.number().int().min(0),
-    chunkCount: z.number().int().min(1),
+    chunkIndex: ChunkIndexSchema,
+    chunkCount: ChunkCountSchema,
     stats: ChunkStatisticsSchema,
   })
   .strict();
