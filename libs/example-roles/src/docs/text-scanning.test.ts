@@ -15,9 +15,11 @@ import {
  * (quadratic or worse), so they only ever see short strings here.
  */
 const reference = {
+  // eslint-disable-next-line regexp/no-super-linear-move
   countSentenceEnds: (text: string) => text.match(/[.!?…]+(?=\s|$)/g)?.length ?? 0,
   endsWithSentenceEnd: (text: string) => /[.!?…]$/.test(text),
   countParagraphBreaks: (text: string) => text.split(/\n\s*\n/).length - 1,
+  // eslint-disable-next-line regexp/no-super-linear-backtracking, regexp/no-super-linear-move
   endsWithParagraphBreak: (text: string) => /\n\s*\n\s*$/.test(text),
   lastParagraphBreakEnd: (text: string) => lastMatchEnd(text, /\n\s*\n/g),
   lastSentenceBreakEnd: (text: string) => lastMatchEnd(text, /[.!?…]\s/g),
