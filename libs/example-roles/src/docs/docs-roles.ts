@@ -9,6 +9,8 @@ import { analyseChunk, ChunkStatisticsSchema, endsParagraph, splitIntoChunks } f
  * A small layered pipeline (coordination → processing → storage), each layer its own role:
  * `docs.ingest` validates and splits a document, `docs.analyze` computes each chunk's
  * statistics, `docs.store` persists them and assembles the report read by GET /v1/documents/:id.
+ * Only the layer before may send to the next (acceptFrom): a client submits documents, never
+ * chunks or statistics of its own.
  */
 export const DocsIngestPayloadSchema = z
   .object({
@@ -54,7 +56,7 @@ export const docsIngestRole = defineRole({
     const chunks = splitIntoChunks(text, message.payload.chunkSize);
     // The ingest message's id names the document: every later message carries it.
     const documentId = message.id;
-    await new DocumentStore(ctx.redis, ctx.keyPrefix).create(documentId, message.payload.title, chunks.length);
+    await new DocumentStore(ctx.redis, ctx.keyPrefix).create(documentId, { title: message.payload.title, chunkCount: chunks.length, tenant: message.metadata.tenant });
     // Sending is idempotent per attempt only through the store; a retried ingest re-sends
     // chunks, which docs.store absorbs (chunk fields are overwritten with equal values).
     for (const [chunkIndex, chunk] of chunks.entries()) {
@@ -72,6 +74,7 @@ export const docsAnalyzeRole = defineRole({
   input: DocsAnalyzePayloadSchema,
   output: z.object({ words: z.number().int() }),
   concurrency: 20,
+  acceptFrom: [`role:${docsIngestRole.name}`],
   handler: async (message, ctx) => {
     const { documentId, chunkIndex, chunkCount, startsParagraph, text } = message.payload;
     const stats = analyseChunk(text, { startsParagraph, endsText: chunkIndex === chunkCount - 1 });
@@ -86,9 +89,10 @@ export const docsStoreRole = defineRole({
   input: DocsStorePayloadSchema,
   output: z.object({ documentId: z.string(), complete: z.boolean() }),
   concurrency: 10,
+  acceptFrom: [`role:${docsAnalyzeRole.name}`],
   handler: async (message, ctx) => {
-    const { documentId, chunkIndex, stats } = message.payload;
-    const complete = await new DocumentStore(ctx.redis, ctx.keyPrefix).saveChunk(documentId, chunkIndex, stats);
+    const { documentId, chunkIndex, chunkCount, stats } = message.payload;
+    const complete = await new DocumentStore(ctx.redis, ctx.keyPrefix).saveChunk(documentId, { index: chunkIndex, count: chunkCount, stats });
     if (complete) ctx.log.info({ documentId }, 'document report stored');
     return { documentId, complete };
   },

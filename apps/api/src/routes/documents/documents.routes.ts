@@ -21,7 +21,7 @@ export const documentsRoutes: FastifyPluginAsyncZod<{ redis: RedisClient; keyPre
     async (request) => {
       const document = await withRedis(redis, () => store.read(request.params.id));
       if (!document) throw new ApiError('NOT_FOUND', `no document with id "${request.params.id}"`);
-      return document;
+      return document.view;
     },
   );
 };
