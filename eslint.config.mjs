@@ -1,11 +1,21 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import js from '@eslint/js';
+import regexp from 'eslint-plugin-regexp';
 
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', '.taskyard/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Every regex in the repo: its recommended rules, and no pattern whose matching time can grow
+  // faster than its input (a ReDoS on a text from outside blocks a worker's event loop).
+  regexp.configs['flat/recommended'],
+  {
+    rules: {
+      'regexp/no-super-linear-backtracking': 'error',
+      'regexp/no-super-linear-move': 'error',
+    },
+  },
   {
     files: ['**/*.ts', '**/*.mjs'],
     plugins: { '@nx': nx },

@@ -95,7 +95,7 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const at = new Date();
-  const stamp = at.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = at.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   const sizes: ScenarioSizes = {
     ...(args.quick ? QUICK : FULL),
     ...(args.pairs ? { pairs: args.pairs, soakPairs: args.pairs } : {}),

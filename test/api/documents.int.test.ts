@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_DOCUMENT_CHARS } from '@taskyard/example-roles';
 import { ApiServer } from '../support/api-server';
 import { roleQueue } from '../support/role-queue';
 import { deletePrefix, testEnv, testRedis } from '../support/test-env';
@@ -146,5 +147,38 @@ describe('the document pipeline (docs.ingest → docs.analyze → docs.store)', 
     const error = expectError(response, 400, 'VALIDATION_FAILED');
     const fields = (error.details as { field: string }[]).map((detail) => detail.field);
     expect(fields).toEqual(expect.arrayContaining(['payload.title', 'payload.chunkSize']));
+  });
+
+  it('refuses a document longer than docs.ingest\'s cap before enqueueing', async () => {
+    const response = await api.request('POST', '/v1/tasks', { body: { role: 'docs.ingest', payload: { title: 'Long', text: 'x'.repeat(MAX_DOCUMENT_CHARS + 1) } } });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect((error.details as { field: string }[]).map((detail) => detail.field)).toEqual(['payload.text']);
+  });
+});
+
+describe('docs.analyze and docs.store take their tasks from the pipeline only', () => {
+  it('answers a client key\'s task for either with 403 FORBIDDEN, and nothing reaches the document', async () => {
+    const documentId = await api.submit('docs.ingest', { title: 'Someone else\'s', text: 'Three words here.' });
+    const before = await waitFor('the report', async () => {
+      const response = await api.request('GET', `/v1/documents/${documentId}`);
+      return response.body?.status === 'completed' ? response.body : undefined;
+    });
+    const stats = { characters: 10, words: 1000, sentences: 1, paragraphs: 1, letters: 10, frequencies: { forged: 1000 } };
+    const forged = [
+      { role: 'docs.analyze', payload: { documentId, chunkIndex: 1, chunkCount: 2, text: 'Forged words.' }, acceptFrom: ['role:docs.ingest'] },
+      { role: 'docs.store', payload: { documentId, chunkIndex: 1, chunkCount: 2, stats }, acceptFrom: ['role:docs.analyze'] },
+    ];
+    for (const { role, payload, acceptFrom } of forged) {
+      const error = expectError(await api.request('POST', '/v1/tasks', { body: { role, payload } }), 403, 'FORBIDDEN');
+      expect(error.details).toMatchObject({ field: 'role', acceptFrom });
+      expectError(await api.request('POST', '/v1/tasks/batch', { body: { tasks: [{ role, payload }] } }), 403, 'FORBIDDEN');
+    }
+
+    // Only the pipeline's own tasks name the document: one chunk analysed, one stored.
+    const sources = async (role: string) =>
+      (await jobsOf(role)).filter((job) => job.data.payload.documentId === documentId).map((job) => job.data.metadata.source);
+    expect(await sources('docs.analyze')).toEqual(['role:docs.ingest']);
+    expect(await sources('docs.store')).toEqual(['role:docs.analyze']);
+    expect((await api.request('GET', `/v1/documents/${documentId}`)).body).toEqual(before);
   });
 });

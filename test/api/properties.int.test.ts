@@ -65,7 +65,7 @@ describe('every JSON endpoint, against what a hostile or careless client sends',
   it('never answers 5xx for any id, cursor or query: paths and query strings', async () => {
     // Percent-encoded (a lone surrogate as its replacement character), plus escapes that are not UTF-8 or not escapes at all.
     const segment = fc.oneof(
-      awkwardString.map((value) => encodeURIComponent(value.toWellFormed())),
+      awkwardString.map((value) => encodeURIComponent(Buffer.from(value, 'utf8').toString('utf8'))),
       fc.constantFrom('%ED%A0%80', '%C0%80', '%FF', '%ZZ', '%', '%00', 'a'.repeat(300)),
     );
     await fc.assert(

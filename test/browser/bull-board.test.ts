@@ -71,7 +71,7 @@ async function openPage(options: BrowserContextOptions = {}): Promise<Page> {
     const text = message.text();
     // The one refusal the policy means: the board's Google Fonts stylesheet (it falls back to local fonts; no request leaves for a third party).
     if (text.includes('https://fonts.googleapis.com/')) return;
-    if (/Content Security Policy|Refused to (load|execute|apply)/i.test(text)) violations.push(text);
+    if (/Content Security Policy|Refused to (?:load|execute|apply)/i.test(text)) violations.push(text);
   });
   page.on('pageerror', (error) => violations.push(error.message));
   return page;

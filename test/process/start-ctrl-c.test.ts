@@ -40,7 +40,7 @@ afterAll(async () => {
 
 /** Every child pid npm start's output names (the API and the workers log theirs). */
 function childPids(output: readonly string[]): number[] {
-  const found = new Set(output.filter((line) => /^\[(api|worker-\d)\] \{/.test(line)).map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { pid: number }).pid));
+  const found = new Set(output.filter((line) => /^\[(?:api|worker-\d)\] \{/.test(line)).map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { pid: number }).pid));
   for (const pid of found) leftovers.pids.add(pid);
   return [...found];
 }

@@ -23,7 +23,7 @@ export interface ApiKey {
 /** The most keys one file may hold (each is a map entry in every API process). */
 export const MAX_API_KEYS = 10_000;
 
-const KeyIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", 1 to 64 of them');
+const KeyIdSchema = z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-", 1 to 64 of them');
 
 /** One entry of API_KEYS_FILE. */
 export const ApiKeyEntrySchema = z

@@ -13,7 +13,7 @@ export function durationMs(bareUnit: Unit, min: number, max: number) {
     .string()
     .trim()
     .transform((raw, ctx) => {
-      const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw);
+      const match = /^(\d+(?:\.\d+)?)\s*(ms|[smhd])?$/.exec(raw);
       if (!match) {
         ctx.addIssue({ code: 'custom', message: `expected a duration such as 30, 30s, 500ms, 15m, 24h or 7d (a bare number is in ${bareUnit}), got "${raw}"` });
         return z.NEVER;

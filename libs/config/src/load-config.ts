@@ -19,7 +19,7 @@ const EnvSchema = z.object({
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((value) => /^rediss?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL'),
+    .refine((value) => /^rediss?:\/\/\S+$/.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL'),
   /**
    * Seed nodes of a Redis Cluster (`host:port,host:port`); when set, both apps use ioredis'
    * Cluster client and REDIS_URL is not used.
@@ -30,7 +30,7 @@ const EnvSchema = z.object({
   QUEUE_PREFIX: z
     .string()
     // No "{}": Taskyard puts each role's keys in a hash slot of their own (a tag after the prefix).
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only (no ":" and no "{}": each role gets a hash tag of its own)')
+    .regex(/^[\w.-]{1,64}$/, 'letters, digits, "_", "." and "-" only (no ":" and no "{}": each role gets a hash tag of its own)')
     .default('taskyard'),
   /** `id:secret,...`: development keys, each with every scope and no tenant. */
   API_KEYS: z.string().default(''),
@@ -252,7 +252,7 @@ function parseClusterNodes(raw: string | undefined): { nodes: readonly ClusterNo
   const nodes: ClusterNode[] = [];
   const problems: string[] = [];
   for (const [index, entry] of raw.split(',').map((part) => part.trim()).entries()) {
-    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
+    const match = /^(\[[0-9a-f:.]+\]|[A-Z0-9.-]+):(\d{1,5})$/i.exec(entry);
     const port = match ? Number(match[2]) : NaN;
     if (!match || port < 1 || port > 65535) {
       problems.push(`REDIS_CLUSTER_NODES: entry ${index + 1} ("${entry}") is not host:port (e.g. 10.0.0.1:7000,10.0.0.2:7000)`);

@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 export const SourcePatternSchema = z
   .string()
-  .regex(/^(api|role):([A-Za-z0-9_.-]+|\*)$/, 'a source pattern is api:<key id>, role:<role name>, api:* or role:*');
+  .regex(/^(api|role):([\w.-]+|\*)$/, 'a source pattern is api:<key id>, role:<role name>, api:* or role:*');
 
 export const AcceptFromSchema = z.array(SourcePatternSchema).min(1).max(100);
 

@@ -14,7 +14,7 @@ export function encodeDeadLetterCursor(position: DeadLetterPosition): string {
 
 /** The position in a cursor, or undefined when it is not one this API made. */
 export function decodeDeadLetterCursor(cursor: string): DeadLetterPosition | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  if (!/^[\w-]+$/.test(cursor)) return undefined;
   try {
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;

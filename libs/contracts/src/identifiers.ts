@@ -49,10 +49,10 @@ export const CorrelationIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, "_", ".", ":" and "-" only');
+  .regex(/^[\w.:-]+$/, 'letters, digits, "_", ".", ":" and "-" only');
 
 export const LabelsSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/, 'label names are 1-63 of A-Z a-z 0-9 _ . / -'), z.string().max(256))
+  .record(z.string().regex(/^[\w./-]{1,63}$/, 'label names are 1-63 of A-Z a-z 0-9 _ . / -'), z.string().max(256))
   .refine((labels) => Object.keys(labels).length <= 32, 'at most 32 labels');
 
 export const TenantSchema = z.string().min(1).max(128);

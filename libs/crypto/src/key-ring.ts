@@ -4,7 +4,7 @@ export interface NamedSecret {
   readonly secret: string;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const ID_PATTERN = /^[\w.-]{1,64}$/;
 export const MIN_SECRET_LENGTH = 16;
 
 /**

@@ -2,7 +2,8 @@
  * @taskyard/store: the one place that knows Taskyard's keys in Redis and runs its Lua scripts:
  * connections (one server or a cluster), BullMQ's queues per role, the task store (read a task
  * in one round trip), the ledger's records, dead letters, Idempotency-Key records, `ctx.once`
- * claims and the shared circuit breaker state.
+ * claims and the shared circuit breaker state; and the one loader of Lua scripts (LuaScripts), for
+ * libs with keys of their own.
  */
 export type { RedisClient } from './redis-client';
 export { clusterNodeCredentials, createRedisConnection, isCluster, waitForRedis, type ConnectionKind, type RedisConnectionOptions, type RedisTarget } from './redis-connection';
@@ -18,6 +19,7 @@ export {
   type SafetyVerdict,
 } from './redis-safety';
 export { TaskyardKeys } from './taskyard-keys';
+export { LuaScripts, type LuaScriptFile, type WithScripts } from './scripts';
 export { RoleQueues, type QueuedJob } from './role-queues';
 export { NOT_STARTED_STATES, toTaskCounts, toTaskState } from './bullmq-states';
 export { jobOptionsFor, TASKYARD_BACKOFF, taskyardBackoffDelay, type JobBackoff } from './job-options';

@@ -2,11 +2,54 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RedisClient } from './redis-client';
 
-/** Where the scripts live: libs/store/lua, beside src/ and dist/ alike. */
-const LUA_DIR = resolve(__dirname, '../lua');
+/** One Lua script: its file (whose header says KEYS, ARGV and the output) and its key count (undefined: given per call). */
+export interface LuaScriptFile {
+  readonly file: string;
+  readonly keys: number | undefined;
+}
 
-/** Every Lua script Taskyard runs: one file each (its header says KEYS, ARGV and the output), with its key count (undefined: given per call). */
-const SCRIPTS = {
+type ScriptArg = string | number;
+
+/** A connection with a script set's commands defined on it. */
+export type WithScripts<Name extends string> = RedisClient & {
+  [K in Name]: (...keysThenArgs: ScriptArg[]) => Promise<unknown>;
+};
+
+/**
+ * A set of Lua scripts, one `.lua` file each in `dir`: the files are read once per process (on
+ * first use, not on import) and the scripts defined once per connection, then called by SHA
+ * (EVALSHA; ioredis loads a script Redis does not know yet). Taskyard's own scripts are one
+ * set; a lib that keeps keys of its own (the example roles' documents) makes another, so every
+ * script is loaded the same way.
+ */
+export class LuaScripts<Name extends string> {
+  private sources: ReadonlyMap<Name, string> | undefined;
+  private readonly defined = new WeakSet<RedisClient>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly scripts: Readonly<Record<Name, LuaScriptFile>>,
+  ) {}
+
+  /** `redis` with every script of this set defined on it. */
+  on(redis: RedisClient): WithScripts<Name> {
+    if (!this.defined.has(redis)) {
+      const names = Object.keys(this.scripts) as Name[];
+      this.sources ??= new Map(names.map((name) => [name, readFileSync(resolve(this.dir, this.scripts[name].file), 'utf8')]));
+      for (const name of names) {
+        // ioredis would silently replace a command (or another set's script) of the same name.
+        if (name in redis) throw new Error(`Lua script "${name}" (${this.scripts[name].file}) would replace a command of the same name`);
+        const keys = this.scripts[name].keys;
+        redis.defineCommand(name, { lua: this.sources.get(name)!, ...(keys === undefined ? {} : { numberOfKeys: keys }) });
+      }
+      this.defined.add(redis);
+    }
+    return redis as WithScripts<Name>;
+  }
+}
+
+/** Taskyard's own scripts, in libs/store/lua (beside src/ and dist/ alike). */
+const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardReadTask: { file: 'read-task.lua', keys: 12 },
   taskyardClaimDeadLetterReplay: { file: 'claim-dead-letter-replay.lua', keys: 2 },
   taskyardClaimIdempotencyKey: { file: 'claim-idempotency-key.lua', keys: 1 },
@@ -14,31 +57,9 @@ const SCRIPTS = {
   taskyardReleaseOnceClaim: { file: 'release-once-claim.lua', keys: 1 },
   taskyardSetRecords: { file: 'set-records.lua', keys: undefined },
   taskyardClaimCircuitProbe: { file: 'claim-circuit-probe.lua', keys: 2 },
-} as const;
+});
 
-export type ScriptName = keyof typeof SCRIPTS;
-type ScriptArg = string | number;
-
-/** A connection with Taskyard's scripts defined on it (EVALSHA; ioredis loads a script Redis does not know yet). */
-export type ScriptedRedis = RedisClient & {
-  [K in ScriptName]: (...keysThenArgs: ScriptArg[]) => Promise<unknown>;
-};
-
-let sources: Map<ScriptName, string> | undefined;
-const scripted = new WeakSet<RedisClient>();
-
-/**
- * `redis` with every script defined on it; the files are read once per process and the
- * scripts defined once per connection, then called by SHA.
- */
-export function withScripts(redis: RedisClient): ScriptedRedis {
-  if (!scripted.has(redis)) {
-    sources ??= new Map((Object.keys(SCRIPTS) as ScriptName[]).map((name) => [name, readFileSync(resolve(LUA_DIR, SCRIPTS[name].file), 'utf8')]));
-    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      const keys = SCRIPTS[name].keys;
-      redis.defineCommand(name, { lua: sources.get(name)!, ...(keys === undefined ? {} : { numberOfKeys: keys }) });
-    }
-    scripted.add(redis);
-  }
-  return redis as ScriptedRedis;
+/** `redis` with Taskyard's own scripts defined on it. */
+export function withScripts(redis: RedisClient) {
+  return TASKYARD_SCRIPTS.on(redis);
 }

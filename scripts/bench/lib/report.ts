@@ -173,7 +173,7 @@ export function toMarkdown(results: BenchResults, samples: ReadonlyMap<RowName, 
 /** Writes `<dir>/<timestamp>.json` and `.md`; returns their paths. */
 export function writeResults(dir: string, results: BenchResults, markdown: string): { json: string; markdown: string } {
   mkdirSync(dir, { recursive: true });
-  const stamp = results.at.replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = results.at.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   const paths = { json: join(dir, `${stamp}.json`), markdown: join(dir, `${stamp}.md`) };
   writeFileSync(paths.json, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(paths.markdown, markdown);

@@ -1,8 +1,11 @@
+import { resolve } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
+import { PermanentTaskError } from '@taskyard/roles';
+import { LuaScripts } from '@taskyard/store';
 import { ChunkStatisticsSchema, DocumentReportSchema, mergeStatistics, type ChunkStatistics } from './text-statistics';
 
-/** How long a document's record and report are kept. */
+/** How long a document's record and report are kept after its last write. */
 export const DOCUMENT_TTL_SECONDS = 7 * 86_400;
 
 export const DocumentViewSchema = z.object({
@@ -16,13 +19,44 @@ export const DocumentViewSchema = z.object({
 });
 export type DocumentView = z.infer<typeof DocumentViewSchema>;
 
-const MetaSchema = z.object({ title: z.string(), chunkCount: z.number().int(), createdAt: z.string() });
+/** A stored document: what GET /v1/documents/:id shows, and the tenant of the task that submitted it. */
+export interface StoredDocument {
+  view: DocumentView;
+  /** The ingest message's `metadata.tenant`, undefined when it had none. */
+  tenant: string | undefined;
+}
+
+/** What docs.ingest records about a new document. */
+export interface NewDocument {
+  title: string;
+  chunkCount: number;
+  tenant: string | undefined;
+}
+
+/** One analysed chunk, as docs.store got it. */
+export interface AnalysedChunk {
+  index: number;
+  /** The document's chunk count as the task says; it must be the document's own. */
+  count: number;
+  stats: ChunkStatistics;
+}
+
+const MetaSchema = z.object({ title: z.string(), chunkCount: z.number().int(), createdAt: z.string(), tenant: z.string().optional() });
 const FinalSchema = z.object({ completedAt: z.string(), report: DocumentReportSchema });
+
+/** The checked writes (lua/*.lua, beside src/ and dist/ alike): a document's hash is only ever created by `create`, with its TTL. */
+const DOCUMENT_SCRIPTS = new LuaScripts(resolve(__dirname, '../../lua'), {
+  docsSaveChunk: { file: 'save-document-chunk.lua', keys: 1 },
+  docsSaveReport: { file: 'save-document-report.lua', keys: 1 },
+});
+
+type SaveChunkReply = ['saved' | 'unknown' | 'out-of-range', number, number, 0 | 1];
 
 /**
  * The storage layer of the document pipeline: one Redis hash per document with its metadata,
- * one field per analysed chunk, and the final report once every chunk is in. Writes are
- * idempotent, so a redelivered task cannot corrupt a document.
+ * one field per analysed chunk, and the final report once every chunk is in. Only a document
+ * docs.ingest created takes chunks, and only its own; writes are idempotent, so a redelivered
+ * task cannot corrupt a document.
  */
 export class DocumentStore {
   constructor(
@@ -34,44 +68,72 @@ export class DocumentStore {
     return `${this.prefix}:docs:${documentId}`;
   }
 
-  async create(documentId: string, title: string, chunkCount: number): Promise<void> {
-    const meta = JSON.stringify({ title, chunkCount, createdAt: new Date().toISOString() });
+  /** Records a new document (a retried ingest keeps the first record) and sets the hash's TTL. */
+  async create(documentId: string, document: NewDocument): Promise<void> {
+    const meta = JSON.stringify({ title: document.title, chunkCount: document.chunkCount, createdAt: new Date().toISOString(), tenant: document.tenant });
     await this.redis.multi().hsetnx(this.key(documentId), 'meta', meta).expire(this.key(documentId), DOCUMENT_TTL_SECONDS).exec();
   }
 
-  /** Stores one chunk's statistics; when it was the last one missing, writes the report. Returns whether the document is complete. */
-  async saveChunk(documentId: string, chunkIndex: number, stats: ChunkStatistics): Promise<boolean> {
+  /**
+   * Stores one chunk's statistics; when it was the last one missing, writes the report. Returns
+   * whether the document is complete. Throws UNKNOWN_DOCUMENT for a document that does not
+   * exist and CHUNK_OUT_OF_RANGE for a chunk that is not one of its own (both permanent).
+   */
+  async saveChunk(documentId: string, chunk: AnalysedChunk): Promise<boolean> {
     const key = this.key(documentId);
-    await this.redis.hset(key, `chunk:${chunkIndex}`, JSON.stringify(stats));
-    const fields = await this.redis.hgetall(key);
-    const meta = MetaSchema.parse(JSON.parse(fields['meta'] ?? 'null'));
-    const chunks = chunkFields(fields);
-    if (chunks.length < meta.chunkCount) return false;
-    if (!fields['final']) {
-      const final = { completedAt: new Date().toISOString(), report: mergeStatistics(chunks) };
-      await this.redis.hsetnx(key, 'final', JSON.stringify(final));
+    const scripts = DOCUMENT_SCRIPTS.on(this.redis);
+    const [outcome, analysed, chunkCount, reported] = (await scripts.docsSaveChunk(key, chunk.index, chunk.count, JSON.stringify(chunk.stats), DOCUMENT_TTL_SECONDS)) as SaveChunkReply;
+    if (outcome === 'unknown') throw unknownDocument(documentId);
+    if (outcome === 'out-of-range') {
+      throw new PermanentTaskError(`chunk ${chunk.index} of ${chunk.count} is not one of the ${chunkCount} chunks of document "${documentId}"`, 'CHUNK_OUT_OF_RANGE');
     }
+    if (analysed < chunkCount) return false;
+    if (reported === 1) return true;
+    // Every chunk is in: whichever task sees that first (or again, redelivered) writes the report once.
+    const fields = await this.redis.hgetall(key);
+    if (!fields['meta']) throw unknownDocument(documentId);
+    const chunks = chunkStatistics(fields, MetaSchema.parse(JSON.parse(fields['meta'])).chunkCount);
+    // Only a document written before chunks were checked can miss one here (a stray chunk counted).
+    if (!chunks) return false;
+    const final = { completedAt: new Date().toISOString(), report: mergeStatistics(chunks) };
+    if ((await scripts.docsSaveReport(key, JSON.stringify(final), DOCUMENT_TTL_SECONDS)) !== 1) throw unknownDocument(documentId);
     return true;
   }
 
-  async read(documentId: string): Promise<DocumentView | undefined> {
-    const fields = await this.redis.hgetall(this.key(documentId));
-    if (!fields['meta']) return undefined;
-    const meta = MetaSchema.parse(JSON.parse(fields['meta']));
-    const final = fields['final'] ? FinalSchema.parse(JSON.parse(fields['final'])) : undefined;
-    return {
+  /** The document's view and tenant: two fields and a count, however many chunks it has. */
+  async read(documentId: string): Promise<StoredDocument | undefined> {
+    const key = this.key(documentId);
+    const replies = (await this.redis.multi().hmget(key, 'meta', 'final').hlen(key).exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    const [rawMeta, rawFinal] = replies[0]![1] as (string | null)[];
+    const fieldCount = replies[1]![1] as number;
+    if (!rawMeta) return undefined;
+    const meta = MetaSchema.parse(JSON.parse(rawMeta));
+    const final = rawFinal ? FinalSchema.parse(JSON.parse(rawFinal)) : undefined;
+    const view: DocumentView = {
       id: documentId,
       title: meta.title,
       status: final ? 'completed' : 'processing',
-      chunks: { total: meta.chunkCount, analysed: chunkFields(fields).length },
+      // Every field but meta and final is a chunk's.
+      chunks: { total: meta.chunkCount, analysed: fieldCount - 1 - (final ? 1 : 0) },
       createdAt: meta.createdAt,
       ...(final ? { completedAt: final.completedAt, report: final.report } : {}),
     };
+    return { view, tenant: meta.tenant };
   }
 }
 
-function chunkFields(fields: Record<string, string>): ChunkStatistics[] {
-  return Object.entries(fields)
-    .filter(([name]) => name.startsWith('chunk:'))
-    .map(([, value]) => ChunkStatisticsSchema.parse(JSON.parse(value)));
+function unknownDocument(documentId: string): PermanentTaskError {
+  return new PermanentTaskError(`no document "${documentId}": docs.ingest never created it, or it expired`, 'UNKNOWN_DOCUMENT');
+}
+
+/** The statistics of chunks 0 … chunkCount - 1, in order, or undefined while one is missing. */
+function chunkStatistics(fields: Record<string, string>, chunkCount: number): ChunkStatistics[] | undefined {
+  const chunks: ChunkStatistics[] = [];
+  for (let index = 0; index < chunkCount; index++) {
+    const field = fields[`chunk:${index}`];
+    if (field === undefined) return undefined;
+    chunks.push(ChunkStatisticsSchema.parse(JSON.parse(field)));
+  }
+  return chunks;
 }

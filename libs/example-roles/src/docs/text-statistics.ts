@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import { MIN_CUT_DIVISOR } from './document-limits';
+import {
+  countParagraphBreaks,
+  countSentenceEnds,
+  endsWithParagraphBreak,
+  endsWithSentenceEnd,
+  lastParagraphBreakEnd,
+  lastSentenceBreakEnd,
+  lastWhitespaceEnd,
+} from './text-scanning';
 
 /** Counts that add up across chunks, so a document's statistics are the sum of its chunks'. */
 export const ChunkStatisticsSchema = z.object({
@@ -30,8 +40,8 @@ const STOP_WORDS = new Set(
     ' ',
   ),
 );
+// Linear: one greedy quantifier that may stop anywhere, so a match never backtracks.
 const WORD = /\p{L}[\p{L}\p{N}'’-]*/gu;
-const SENTENCE_END = /[.!?…]+(?=\s|$)/g;
 /** Words per minute used for the reading-time estimate. */
 const READING_WPM = 230;
 
@@ -54,18 +64,18 @@ export function analyseChunk(text: string, position: ChunkPosition = { startsPar
     if (!STOP_WORDS.has(word)) frequencies[word] = (frequencies[word] ?? 0) + 1;
   }
   const trimmed = text.trim();
-  const sentenceEnds = trimmed.match(SENTENCE_END)?.length ?? 0;
+  const sentenceEnds = countSentenceEnds(trimmed);
   // A sentence is counted where it ends; text after the document's last full stop is one too.
-  const unfinished = position.endsText && trimmed !== '' && !/[.!?…]$/.test(trimmed) ? 1 : 0;
+  const unfinished = position.endsText && trimmed !== '' && !endsWithSentenceEnd(trimmed) ? 1 : 0;
   // Paragraphs are counted where they start, so one spanning chunks is counted once.
-  const pieces = trimmed === '' ? 0 : trimmed.split(/\n\s*\n/).length;
+  const pieces = trimmed === '' ? 0 : countParagraphBreaks(trimmed) + 1;
   const paragraphs = Math.max(0, pieces - (position.startsParagraph ? 0 : 1));
   return { characters: text.length, words, sentences: sentenceEnds + unfinished, paragraphs, letters, frequencies: { ...frequencies } };
 }
 
 /** Whether the chunk after `previous` begins a new paragraph (the split prefers paragraph breaks). */
 export function endsParagraph(previous: string | undefined): boolean {
-  return previous === undefined || /\n\s*\n\s*$/.test(previous);
+  return previous === undefined || endsWithParagraphBreak(previous);
 }
 
 export function mergeStatistics(chunks: readonly ChunkStatistics[], topN = 10): DocumentReport {
@@ -107,7 +117,7 @@ export function splitIntoChunks(text: string, maxChars: number): string[] {
   while (rest.length > maxChars) {
     const window = rest.slice(0, maxChars);
     const cut =
-      lastBreak(window, /\n\s*\n/g) ?? lastBreak(window, /[.!?…]\s/g) ?? lastBreak(window, /\s/g) ?? maxChars;
+      usable(window, lastParagraphBreakEnd(window)) ?? usable(window, lastSentenceBreakEnd(window)) ?? usable(window, lastWhitespaceEnd(window)) ?? maxChars;
     chunks.push(rest.slice(0, cut));
     rest = rest.slice(cut);
   }
@@ -115,9 +125,7 @@ export function splitIntoChunks(text: string, maxChars: number): string[] {
   return chunks;
 }
 
-function lastBreak(window: string, pattern: RegExp): number | undefined {
-  let end: number | undefined;
-  for (const match of window.matchAll(pattern)) end = match.index + match[0].length;
-  // A break in the first tenth would make tiny chunks; fall through to a finer break instead.
-  return end !== undefined && end > window.length / 10 ? end : undefined;
+/** The last break of a kind, `end`, unless it is in the first tenth: that would make a tiny chunk, so a finer break is tried instead. */
+function usable(window: string, end: number | undefined): number | undefined {
+  return end !== undefined && end > window.length / MIN_CUT_DIVISOR ? end : undefined;
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorBodySchema, TaskIdParamsSchema } from '@taskyard/contracts';
+import { canSeeTenant, ErrorBodySchema, TaskIdParamsSchema } from '@taskyard/contracts';
 import { DocumentStore, DocumentViewSchema } from '@taskyard/example-roles';
 import type { RedisClient } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
@@ -21,8 +21,9 @@ export const documentsRoutes: FastifyPluginAsyncZod<{ redis: RedisClient; keyPre
     },
     async (request) => {
       const document = await withRedis(redis, () => store.read(request.params.id));
-      if (!document) throw new ApiError('NOT_FOUND', `no document with id "${request.params.id}"`);
-      return document;
+      // Another tenant's document answers exactly like an unknown one.
+      if (!document || !canSeeTenant(request.principal!, document.tenant)) throw new ApiError('NOT_FOUND', `no document with id "${request.params.id}"`);
+      return document.view;
     },
   );
 };
