@@ -57,6 +57,10 @@ describe('the dashboard: read-only for dashboard:read, writable for admin, enfor
     }
     // The Redis server's own details are an admin's too.
     expect((await board(viewer, 'GET', '/redis/stats')).status).toBe(403);
+    // Matched as routes, whatever the spelling; the workers' addresses and a job's log are an admin's too.
+    expect((await board(viewer, 'GET', '/redis/%73tats')).status).toBe(403);
+    expect((await board(viewer, 'GET', '/queues/echo/workers')).status).toBe(403);
+    expect((await board(viewer, 'GET', `/queues/echo/${parked}/logs`)).status).toBe(403);
     expect(await echo.isPaused()).toBe(false);
     expect(await echo.getJobState(parked)).toBe('delayed');
     expect(await echo.getJobCounts('waiting', 'delayed')).toMatchObject({ waiting: 0, delayed: 1 });

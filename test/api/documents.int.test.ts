@@ -170,7 +170,8 @@ describe('docs.analyze and docs.store take their tasks from the pipeline only', 
     ];
     for (const { role, payload, acceptFrom } of forged) {
       const error = expectError(await api.request('POST', '/v1/tasks', { body: { role, payload } }), 403, 'FORBIDDEN');
-      expect(error.details).toMatchObject({ field: 'role', acceptFrom });
+      expect(error.details).toEqual({ field: 'role' });
+      expect(acceptFrom.length).toBe(1);
       expectError(await api.request('POST', '/v1/tasks/batch', { body: { tasks: [{ role, payload }] } }), 403, 'FORBIDDEN');
     }
 

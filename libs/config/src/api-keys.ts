@@ -63,6 +63,7 @@ export function parseApiKeysFile(text: string): { keys: ApiKey[]; problems: stri
   const keys: ApiKey[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
+  const digests = new Set<string>();
   json.forEach((raw: unknown, index) => {
     const name = typeof (raw as { id?: unknown } | null)?.id === 'string' ? `entry ${index} ("${(raw as { id: string }).id}")` : `entry ${index}`;
     const parsed = ApiKeyEntrySchema.safeParse(raw);
@@ -76,10 +77,17 @@ export function parseApiKeysFile(text: string): { keys: ApiKey[]; problems: stri
       return;
     }
     seen.add(entry.id);
+    const secretSha256 = entry.secretSha256 ?? sha256Hex(entry.secret!);
+    // Keys are found by their secret: two keys with one secret would make one of them unreachable (or swap their scopes).
+    if (digests.has(secretSha256)) {
+      problems.push(`${name}: secret: the same secret as an earlier key`);
+      return;
+    }
+    digests.add(secretSha256);
     keys.push(
       Object.freeze({
         id: entry.id,
-        secretSha256: entry.secretSha256 ?? sha256Hex(entry.secret!),
+        secretSha256,
         scopes: Object.freeze([...new Set(entry.scopes)]),
         tenant: entry.tenant,
         expiresAt: entry.expiresAt === undefined ? undefined : Date.parse(entry.expiresAt),
@@ -114,9 +122,14 @@ export function parseApiKeysVariable(raw: string): { keys: ApiKey[]; problems: s
 /** API_KEYS and API_KEYS_FILE together: one list, ids unique across both. */
 export function mergeApiKeys(fromVariable: readonly ApiKey[], fromFile: readonly ApiKey[]): { keys: ApiKey[]; problems: string[] } {
   const ids = new Set(fromVariable.map((key) => key.id));
+  const digests = new Set(fromVariable.map((key) => key.secretSha256));
   const clashes = fromFile.filter((key) => ids.has(key.id)).map((key) => key.id);
+  const sameSecret = fromFile.filter((key) => digests.has(key.secretSha256)).map((key) => key.id);
   return {
-    keys: [...fromVariable, ...fromFile.filter((key) => !ids.has(key.id))],
-    problems: clashes.length === 0 ? [] : [`key id(s) ${clashes.join(', ')} appear in both API_KEYS and API_KEYS_FILE`],
+    keys: [...fromVariable, ...fromFile.filter((key) => !ids.has(key.id) && !digests.has(key.secretSha256))],
+    problems: [
+      ...(clashes.length === 0 ? [] : [`key id(s) ${clashes.join(', ')} appear in both API_KEYS and API_KEYS_FILE`]),
+      ...(sameSecret.length === 0 ? [] : [`key(s) ${sameSecret.join(', ')} have the secret of an API_KEYS key`]),
+    ],
   };
 }

@@ -180,6 +180,13 @@ describe('API_KEYS_FILE', () => {
       expect.stringMatching(/^API_KEYS_FILE: entry 5 \("ok"\): id: appears twice/),
       expect.stringMatching(/^API_KEYS_FILE: entry 6 \("extra"\): Unrecognized key: "role"/),
     ]);
+    // Keys are found by their secret: one secret for two keys is refused, in the file and against API_KEYS.
+    expect(problemsOf({ ...signing, API_KEYS_FILE: write([{ id: 'a', secret: 'one-secret-0123456789', scopes: ['admin'] }, { id: 'b', secret: 'one-secret-0123456789', scopes: ['tasks:read'], tenant: 't' }]) })).toEqual([
+      'API_KEYS_FILE: entry 1 ("b"): secret: the same secret as an earlier key',
+    ]);
+    expect(problemsOf({ ...keys, API_KEYS_FILE: write([{ id: 'other', secret: 'api-secret-0123456789', scopes: ['tasks:read'] }]) })).toEqual([
+      'API_KEYS_FILE: key(s) other have the secret of an API_KEYS key',
+    ]);
     expect(problemsOf({ ...keys, API_KEYS_FILE: write([{ id: 'main', secret: 'x-secret-0123456789abc', scopes: ['admin'] }]) })).toEqual([
       'API_KEYS_FILE: key id(s) main appear in both API_KEYS and API_KEYS_FILE',
     ]);

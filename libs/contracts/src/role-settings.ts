@@ -238,5 +238,8 @@ export function retryWindowMs(role: Pick<RoleSettings, 'timeoutMs' | 'backoff'>,
  * longest delay a client may ask for plus the retry window of the most attempts it may ask for.
  */
 export function maxMessageAgeMs(role: Pick<RoleSettings, 'timeoutMs' | 'backoff' | 'maxAttempts' | 'maxDelayMs' | 'maxAgeMs'>, worker: WorkerTimings): number {
-  return role.maxAgeMs ?? role.maxDelayMs + retryWindowMs(role, role.maxAttempts, worker);
+  if (role.maxAgeMs !== undefined) return role.maxAgeMs;
+  // Within the setting's own bounds: a long backoff series would otherwise run past any useful (or safe) number.
+  const { minValue, maxValue } = ROLE_SETTING_BOUNDS.maxAgeMs;
+  return Math.min(maxValue!, Math.max(minValue!, role.maxDelayMs + retryWindowMs(role, role.maxAttempts, worker)));
 }

@@ -20,6 +20,9 @@ export interface ListOptions {
 
 /** The most index entries one filtered list request looks at (a tenant with few letters among many). */
 export const MAX_SCANNED_PER_PAGE = 5000;
+const FILTERED_BATCH = 200;
+/** Sorts before every task id (they start with a letter): a cursor position at the end of a millisecond. */
+const BEFORE_EVERY_ID = '0';
 
 export interface DeadLetterPage {
   items: DeadLetter[];
@@ -76,10 +79,16 @@ export class DeadLetterStore {
     const items: DeadLetter[] = [];
     let scanned = 0;
     for (;;) {
-      const { positions, more } = await this.positions(roles, limit, after);
+      // A filtered page reads a batch at a time, so a tenant with few letters costs few rounds.
+      const { positions, more } = await this.positions(roles, visible ? Math.max(limit, FILTERED_BATCH) : limit, after);
       const letters = await this.load(positions.map((position) => position.id));
       const byId = new Map(letters.map((letter) => [letter.id, letter]));
       for (const position of positions) {
+        // Past the scan bound, stop at a millisecond's end: the cursor then names a time, not an
+        // entry, so it never carries the id of a letter the caller may not see, and skips none.
+        if (scanned >= MAX_SCANNED_PER_PAGE && after && position.deadAtMs !== after.deadAtMs) {
+          return { items, nextCursor: encodeDeadLetterCursor({ deadAtMs: after.deadAtMs, id: BEFORE_EVERY_ID }) };
+        }
         scanned += 1;
         after = position;
         const letter = byId.get(position.id);
@@ -87,7 +96,6 @@ export class DeadLetterStore {
         if (items.length === limit) return { items, nextCursor: more || position !== positions.at(-1) ? encodeDeadLetterCursor(position) : null };
       }
       if (!more) return { items, nextCursor: null };
-      if (scanned >= MAX_SCANNED_PER_PAGE) return { items, nextCursor: encodeDeadLetterCursor(after!) };
     }
   }
 

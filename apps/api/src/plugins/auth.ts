@@ -58,7 +58,8 @@ export const authPlugin = fp<AuthPluginOptions>(
         request.principal = identified.principal;
         return;
       }
-      limiter.failed(request.ip);
+      // A request without credentials is no guess (a browser before its prompt, a monitor): refused, not counted.
+      if (identified.refusal !== 'missing') limiter.failed(request.ip);
       audit.refused(request, identified.refusal);
       throw new ApiError('UNAUTHORIZED', UNAUTHORIZED_MESSAGE, undefined, challenge);
     }

@@ -53,12 +53,17 @@ function queueAdapter(queue: ConstructorParameters<typeof BullMQAdapter>[0], sen
   if (sensitive) {
     adapter.setFormatter('data', () => REDACTED);
     adapter.setFormatter('returnValue', () => REDACTED);
+    adapter.setFormatter('progress', () => REDACTED);
   }
   return adapter;
 }
 
-/** Board API routes only an admin may call even with GET: they show the Redis server's version, port and memory. */
-const ADMIN_READS = new Set([`${BULL_BOARD_PATH}/api/redis/stats`]);
+/**
+ * Board API routes only an admin may call even with GET (matched as route patterns, so no
+ * spelling of the path gets past): the Redis server's version, port and memory, the workers'
+ * client addresses, and a job's log (every attempt's error message, also of sensitive roles).
+ */
+const ADMIN_READS = new Set([`${BULL_BOARD_PATH}/api/redis/stats`, `${BULL_BOARD_PATH}/api/queues/:queueName/workers`, `${BULL_BOARD_PATH}/api/queues/:queueName/:jobId/logs`]);
 
 /**
  * Bull Board over every role's queue, behind Basic or Bearer authentication: `dashboard:read`
@@ -81,9 +86,9 @@ export async function bullBoardRoutes(app: FastifyInstance, { queues, registry }
       throw new ApiError('FORBIDDEN', 'the dashboard shows every tenant’s jobs: keys bound to a tenant have no access to it', { scope: 'dashboard:read' });
     }
     if (!hasScope(principal, 'dashboard:read')) throw missingScope('dashboard:read');
-    const path = request.url.split('?')[0]!;
+    const route = request.routeOptions.url;
     const reads = request.method === 'GET' || request.method === 'HEAD';
-    if ((!reads || ADMIN_READS.has(path)) && !hasScope(principal, 'admin')) throw missingScope('admin');
+    if ((!reads || (route !== undefined && ADMIN_READS.has(route))) && !hasScope(principal, 'admin')) throw missingScope('admin');
   });
   // After body parsing, so the board's handler runs inside the viewer's context.
   app.addHook('preHandler', (request, _reply, done) => viewer.run(request.principal!, done));

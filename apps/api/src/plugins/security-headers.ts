@@ -39,7 +39,9 @@ export const securityHeadersPlugin = fp(
       crossOriginEmbedderPolicy: false,
     });
     app.addHook('onSend', async (request, reply, payload) => {
-      if (NO_STORE_PREFIXES.some((prefix) => request.url.startsWith(prefix))) void reply.header('cache-control', 'no-store');
+      // The matched route (the router decodes the path), or the raw URL for a 404.
+      const path = request.routeOptions.url ?? request.url;
+      if (NO_STORE_PREFIXES.some((prefix) => path.startsWith(prefix))) void reply.header('cache-control', 'no-store');
       return payload;
     });
   },

@@ -53,8 +53,8 @@ export const deadLettersRoutes: FastifyPluginAsyncZod<DeadLettersRoutesOptions> 
           { field: 'querystring.cursor', message: 'pass the nextCursor of a previous page, unchanged' },
         ]);
       }
-      const { principal } = request;
-      const visible = principal?.tenant === undefined ? undefined : (letter: DeadLetter) => canSeeTenant(principal, letter.tenant);
+      const principal = request.principal!;
+      const visible = principal.tenant === undefined ? undefined : (letter: DeadLetter) => canSeeTenant(principal, letter.tenant);
       const page = await withRedis(redis, () => store.list({ roles: role === undefined ? registry.names() : [role], limit, cursor, visible }));
       return { items: page.items.map(summarizeDeadLetter), nextCursor: page.nextCursor };
     },
