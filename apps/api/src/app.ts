@@ -39,6 +39,12 @@ export interface AppDeps {
   registry: RoleRegistry;
 }
 
+/** TRUST_PROXY as Fastify takes it: a hop count becomes "trust the first N hops". */
+function trustProxyOption(trust: TaskyardConfig['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return typeof trust === 'boolean' ? trust : [...trust];
+}
+
 /** Builds the API; never listens (main.ts does, tests may inject or listen on port 0). */
 export async function buildApp({ config, logger, redis, registry }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -53,6 +59,8 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     requestTimeout: 30_000,
+    // Which X-Forwarded-For to believe for request.ip (TRUST_PROXY).
+    trustProxy: trustProxyOption(config.trustProxy),
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -36,6 +36,11 @@ const EnvSchema = z.object({
   API_KEYS: z.string().default(''),
   /** A JSON file of scoped keys (see README, "Keys, scopes and tenants"); re-read when it changes. */
   API_KEYS_FILE: z.string().optional(),
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (the failed-authentication
+   * limit and the audit log use it): `false`, `true` (any), a hop count, or comma-separated addresses/CIDRs.
+   */
+  TRUST_PROXY: z.string().default('false'),
   /** Failed authentications per client address per minute before that address is refused outright (429); 0 turns it off. */
   AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(30),
   /** When set, GET /metrics (API and workers) needs `Authorization: Bearer <METRICS_TOKEN>`. */
@@ -93,6 +98,8 @@ export interface TaskyardConfig {
   /** API_KEYS' keys alone (kept when the file is re-read). */
   readonly envApiKeys: readonly ApiKey[];
   readonly authFailuresPerMinute: number;
+  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs. */
+  readonly trustProxy: boolean | number | readonly string[];
   readonly metricsToken: string | undefined;
   readonly docsEnabled: boolean;
   readonly messageClockSkewMs: number;
@@ -169,6 +176,8 @@ export function loadConfig(
     problems.push('SIGNING_KEYS: required (kid:secret,...); `npm start` generates development keys');
   }
 
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  problems.push(...trustProxy.problems);
   const clusterNodes = parseClusterNodes(env.REDIS_CLUSTER_NODES);
   problems.push(...clusterNodes.problems);
   const roles = parseRoles(env.ROLES, knownRoles);
@@ -188,6 +197,7 @@ export function loadConfig(
     apiKeysFile,
     envApiKeys: Object.freeze(envApiKeys.keys),
     authFailuresPerMinute: env.AUTH_FAILURES_PER_MINUTE,
+    trustProxy: trustProxy.value,
     metricsToken: env.METRICS_TOKEN,
     docsEnabled: env.DOCS_ENABLED,
     messageClockSkewMs: env.MESSAGE_CLOCK_SKEW_MS,
@@ -244,6 +254,22 @@ export function parseRoleModules(raw: string | undefined): string[] {
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '')
     .map((entry) => resolve(entry));
+}
+
+/** TRUST_PROXY: `false`, `true`, a hop count (1..10), or comma-separated IP addresses or CIDRs. */
+function parseTrustProxy(raw: string): { value: boolean | number | readonly string[]; problems: string[] } {
+  const value = raw.trim();
+  if (value === 'false' || value === '') return { value: false, problems: [] };
+  if (value === 'true') return { value: true, problems: [] };
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return hops >= 1 && hops <= 10 ? { value: hops, problems: [] } : { value: false, problems: ['TRUST_PROXY: a hop count is 1..10'] };
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !/^[\d.:a-fA-F]+(?:\/\d{1,3})?$/.test(entry));
+  return bad.length === 0
+    ? { value: Object.freeze(entries), problems: [] }
+    : { value: false, problems: [`TRUST_PROXY: expected false, true, a hop count or IP addresses/CIDRs, got ${bad.map((entry) => `"${entry}"`).join(', ')}`] };
 }
 
 /** `host:port,host:port` (IPv6 hosts in brackets: `[::1]:7000`). */

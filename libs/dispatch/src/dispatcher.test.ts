@@ -97,7 +97,10 @@ describe('the dispatcher: refusals, one vocabulary for every door', () => {
 
   it('a key without a submit scope for the role: FORBIDDEN naming the scope it needs; a role scope opens that role only', () => {
     const reader = { kind: 'api', principal: principal('reader', ['tasks:read']) } as const;
-    expect(refusal(() => dispatcher.prepare(reader, [{ role: 'greet', payload: { name: 'Ada' } }]))).toMatchObject({
+    // A key with no submit scope at all is refused before any role is resolved: it learns no role names.
+    expect(refusal(() => dispatcher.prepare(reader, [{ role: 'no-such-role', payload: {} }]))).toMatchObject({ code: 'FORBIDDEN', details: { scope: 'tasks:submit' } });
+    const otherRole = { kind: 'api', principal: principal('other-role', ['tasks:submit:bounded']) } as const;
+    expect(refusal(() => dispatcher.prepare(otherRole, [{ role: 'greet', payload: { name: 'Ada' } }]))).toMatchObject({
       code: 'FORBIDDEN',
       message: 'this API key lacks the scope "tasks:submit:greet" (or "tasks:submit")',
       details: { field: 'role', scope: 'tasks:submit:greet' },

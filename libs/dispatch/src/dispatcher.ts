@@ -49,6 +49,11 @@ export class Dispatcher {
     return tasks;
   }
 
+  /** Refuses (FORBIDDEN) an API key that holds no submit scope at all, before any role is named. */
+  checkMaySubmit(origin: Origin): void {
+    this.preparer.checkMaySubmit(origin);
+  }
+
   /** One request for every role subscribing to `topic` (see MessagePreparer.topicRequests). */
   topicRequests(topic: string, request: Omit<DispatchRequest, 'role'>): DispatchRequest[] {
     return this.preparer.topicRequests(topic, request);

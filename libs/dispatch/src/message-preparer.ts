@@ -1,11 +1,13 @@
 import {
   acceptsSource,
   DispatchError,
+  hasScope,
   maySubmitTo,
   jsonDepthExceeds,
   MAX_JSON_DEPTH,
   TaskOptionsSchema,
   toIssues,
+  type Principal,
   type SubmitMetadata,
   type TaskAccepted,
   type TaskMessage,
@@ -54,7 +56,15 @@ export class MessagePreparer {
    * `tasks.<i>.<field>`; an unknown role is then an invalid task, not a missing resource.
    */
   prepare(origin: Origin, requests: readonly DispatchRequest[], { batch = false }: { batch?: boolean } = {}): PreparedTask[] {
+    this.checkMaySubmit(origin);
     return requests.map((request, index) => this.prepareOne(origin, request, batch ? index : undefined));
+  }
+
+  /** A key that may submit nowhere is refused before anything about the roles (which exist, what they take) is said. */
+  checkMaySubmit(origin: Origin): void {
+    if (origin.kind === 'api' && !canSubmitAnywhere(origin.principal)) {
+      throw new DispatchError('FORBIDDEN', 'this API key lacks the scope "tasks:submit" (or "tasks:submit:<role>")', { scope: 'tasks:submit' });
+    }
   }
 
   /**
@@ -184,6 +194,10 @@ export class MessagePreparer {
       this.deps.signer,
     );
   }
+}
+
+function canSubmitAnywhere(principal: Principal): boolean {
+  return hasScope(principal, 'tasks:submit') || [...principal.scopes].some((scope) => scope.startsWith('tasks:submit:'));
 }
 
 function field(index: number | undefined, name: string): string {

@@ -42,6 +42,7 @@ export class TaskSubmission {
    * fan-out can be followed together.
    */
   async publish(topic: string, body: PublishBody, principal: Principal, idempotencyKey?: string): Promise<Submission<Published>> {
+    this.deps.dispatcher.checkMaySubmit({ kind: 'api', principal });
     const correlationId = body.metadata?.correlationId ?? randomUUID();
     const requests = this.deps.dispatcher.topicRequests(topic, { payload: body.payload, metadata: { ...body.metadata, correlationId } });
     const tasks = this.deps.dispatcher.prepare({ kind: 'api', principal }, requests);
