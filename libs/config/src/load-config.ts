@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseNamedSecrets, type NamedSecret } from '@taskyard/crypto';
 import { ConfigError } from './config-error';
 import { durationMs } from './duration';
+import { pemCertificatesFile } from './pem-certificates';
 import { parseRoleOverrides, type RoleOverrides } from './role-overrides';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -24,6 +25,12 @@ const EnvSchema = z.object({
    * Cluster client and REDIS_URL is not used.
    */
   REDIS_CLUSTER_NODES: z.string().optional(),
+  /**
+   * A PEM file of the CA certificate(s) that signed the Redis server's certificate, for a
+   * `rediss://` REDIS_URL: trusted instead of Node's bundled CAs (a private CA). Unset: the
+   * bundled CAs (a managed Redis with a public certificate).
+   */
+  REDIS_TLS_CA_FILE: pemCertificatesFile().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   QUEUE_PREFIX: z
@@ -71,6 +78,8 @@ export interface TaskyardConfig {
   readonly redisUrl: string;
   /** REDIS_CLUSTER_NODES: a cluster's seed nodes; when given, they replace redisUrl. */
   readonly redisClusterNodes: readonly ClusterNode[] | undefined;
+  /** REDIS_TLS_CA_FILE's certificates (PEM text), or undefined for Node's bundled CAs. */
+  readonly redisTlsCa: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly queuePrefix: string;
@@ -145,6 +154,10 @@ export function loadConfig(
 
   const clusterNodes = parseClusterNodes(env.REDIS_CLUSTER_NODES);
   problems.push(...clusterNodes.problems);
+  if (env.REDIS_TLS_CA_FILE !== undefined && !env.REDIS_URL.startsWith('rediss://')) {
+    // A cluster's nodes take TLS from REDIS_URL's scheme too (see clusterNodeCredentials).
+    problems.push('REDIS_TLS_CA_FILE: set, but REDIS_URL is not a rediss:// URL, so no connection would use TLS; use rediss://');
+  }
   const roles = parseRoles(env.ROLES, knownRoles);
   problems.push(...roles.problems);
   const roleOverrides = parseRoleOverrides(source, knownRoles);
@@ -155,6 +168,7 @@ export function loadConfig(
     env: env.NODE_ENV,
     redisUrl: env.REDIS_URL,
     redisClusterNodes: clusterNodes.nodes,
+    redisTlsCa: env.REDIS_TLS_CA_FILE,
     host: env.HOST,
     port: env.PORT,
     queuePrefix: env.QUEUE_PREFIX,
