@@ -14,6 +14,8 @@ export interface RedisClusterOptions {
    * certificate for 127.0.0.1 fits them all).
    */
   tls?: RedisTlsFiles;
+  /** Every node's users (`--aclfile`); it must give the default user `password`. */
+  aclFile?: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export class RedisCluster {
           extraArgs: [
             '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
             ...(this.options.tls ? ['--tls-cluster', 'yes'] : []),
+            ...(this.options.aclFile ? ['--aclfile', this.options.aclFile] : []),
           ],
         }),
       );

@@ -15,6 +15,10 @@ export interface RedisServerOptions {
   port?: number;
   /** TLS only (no plain port), with these files (see makeTestCertificates): `url` is then `rediss://`. */
   tls?: RedisTlsFiles;
+  /** Users from this ACL file (`--aclfile`); it must give the default user `password`. */
+  aclFile?: string;
+  /** The default user's password (requirepass): `url` has none, the test logs in as it means to. */
+  password?: string;
 }
 
 /**
@@ -34,8 +38,9 @@ export class RedisServer {
 
   async start(): Promise<this> {
     this.port ||= this.options.port ?? (await freePort());
-    const { appendfsync = 'off', maxmemory, maxmemoryPolicy, tls } = this.options;
-    this.child = await spawnRedisServer({ port: this.port, dir: this.dir, appendfsync, maxmemory, maxmemoryPolicy, tls });
+    const { appendfsync = 'off', maxmemory, maxmemoryPolicy, tls, aclFile, password } = this.options;
+    const extraArgs = aclFile ? ['--aclfile', aclFile] : [];
+    this.child = await spawnRedisServer({ port: this.port, dir: this.dir, appendfsync, maxmemory, maxmemoryPolicy, tls, password, extraArgs });
     return this;
   }
 
