@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig, withDevKeys } from '@taskyard/config';
 import { builtInRoles } from '@taskyard/example-roles';
 import { loadRoleRegistry } from '@taskyard/roles';
-import { clusterNodeCredentials } from '@taskyard/store';
+import { clusterNodeCredentials, redisTlsOptions } from '@taskyard/store';
 import { API_MAIN, buildApps, ROOT, WORKER_MAIN } from './lib/build';
 import { clusterAnswers, hasRedisServer, INSTALL_REDIS_HINT, redisAnswers, startPrivateRedis } from './lib/local-redis';
 
@@ -51,13 +51,14 @@ async function main(): Promise<void> {
   if (clusterNodes) {
     // A cluster is the deployment's own: npm start uses it, and never starts one.
     const seeds = clusterNodes.map(({ host, port }) => `${host}:${port}`).join(',');
-    if (!(await clusterAnswers(clusterNodes, clusterNodeCredentials(config.redisUrl)))) throw new Error(`the Redis Cluster at ${seeds} (REDIS_CLUSTER_NODES) does not answer or is not up; start it or fix the variable`);
+    if (!(await clusterAnswers(clusterNodes, clusterNodeCredentials(config.redisUrl, config.redisTlsCa)))) throw new Error(`the Redis Cluster at ${seeds} (REDIS_CLUSTER_NODES) does not answer or is not up; start it or fix the variable`);
     say(`taskyard: using the Redis Cluster at ${seeds}`);
-  } else if (await redisAnswers(config.redisUrl)) {
+  } else if (await redisAnswers(config.redisUrl, 1500, redisTlsOptions(config.redisUrl, config.redisTlsCa))) {
     say(`taskyard: using the Redis at ${config.redisUrl}`);
   } else {
     const url = new URL(config.redisUrl);
-    if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname)) {
+    // A private redis-server speaks plain TCP: one at a rediss:// URL would not be the Redis meant.
+    if (url.protocol === 'rediss:' || !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname)) {
       throw new Error(`the Redis at ${config.redisUrl} does not answer; start it or change REDIS_URL`);
     }
     if (!hasRedisServer()) {

@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
-/** True when a Redis answers PING at `url` within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+/** True when a Redis answers PING at `url` within `timeoutMs`; `options` e.g. the TLS to reach it with (see redisTlsOptions). */
+export async function redisAnswers(url: string, timeoutMs = 1500, options: RedisOptions = {}): Promise<boolean> {
+  const redis = new Redis(url, { ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -60,6 +60,8 @@ export interface RedisServerOptions {
   maxmemoryPolicy?: string | undefined;
   /** Clients and (in a cluster) the other nodes must give this password (requirepass, masterauth). */
   password?: string | undefined;
+  /** TLS only: `port` is the TLS port (the plain one is off), clients are not asked for certificates. */
+  tls?: RedisTlsFiles | undefined;
   /** Extra arguments, e.g. a log file. */
   extraArgs?: readonly string[];
   /**
@@ -69,15 +71,25 @@ export interface RedisServerOptions {
   ownProcessGroup?: boolean;
 }
 
+/** The PEM files of a TLS redis-server: its certificate and key, and the CA that signed them. */
+export interface RedisTlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
 /**
  * Starts a redis-server bound to loopback without RDB snapshots and waits until it answers.
  * The one launcher behind `npm start`'s private Redis, the benchmark's and the tests' own.
  */
 export async function spawnRedisServer(options: RedisServerOptions): Promise<ChildProcess> {
   mkdirSync(options.dir, { recursive: true });
-  const { port, dir, appendfsync, maxmemory, maxmemoryPolicy = 'noeviction', password, extraArgs = [], ownProcessGroup = false } = options;
+  const { port, dir, appendfsync, maxmemory, maxmemoryPolicy = 'noeviction', password, tls, extraArgs = [], ownProcessGroup = false } = options;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', appendfsync === 'off' ? 'no' : 'yes',
     ...(appendfsync === 'off' ? [] : ['--appendfsync', appendfsync]),
     '--maxmemory-policy', maxmemoryPolicy,
@@ -90,11 +102,12 @@ export async function spawnRedisServer(options: RedisServerOptions): Promise<Chi
   child.once('error', (err) => {
     spawnError = err;
   });
-  const url = `redis://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`;
+  const url = `${tls ? 'rediss' : 'redis'}://${password ? `:${encodeURIComponent(password)}@` : ''}127.0.0.1:${port}`;
+  const probe: RedisOptions = tls ? { tls: { ca: readFileSync(tls.caFile, 'utf8') } } : {};
   for (let tries = 0; tries < 100; tries++) {
     if (spawnError) throw new Error(`could not start redis-server (is it installed?): ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}) on port ${port}; data dir ${dir}`);
-    if (await redisAnswers(url, 500)) return child;
+    if (await redisAnswers(url, 500, probe)) return child;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');

@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
-import type { ApiServer } from '../support/api-server';
+import type { ApiClient } from '../support/api-client';
 import { waitFor } from '../support/wait-for';
 
 /** Waits until GET /v1/tasks/:id reports `state` and returns that view. */
-export function waitForState(api: ApiServer, id: string, state: string, timeoutMs = 30_000): Promise<any> {
+export function waitForState(api: ApiClient, id: string, state: string, timeoutMs = 30_000): Promise<any> {
   return waitFor(
     `task ${id} to be ${state}`,
     async () => {
@@ -40,7 +40,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 }
 
 /** Every role's queue counts summed over all roles and states (GET /v1/roles). */
-export async function totalJobs(api: ApiServer): Promise<number> {
+export async function totalJobs(api: ApiClient): Promise<number> {
   const response = await api.request('GET', '/v1/roles');
   expect(response.status).toBe(200);
   let total = 0;
@@ -51,7 +51,7 @@ export async function totalJobs(api: ApiServer): Promise<number> {
 }
 
 /** A role's queue counts (GET /v1/roles). */
-export async function roleCounts(api: ApiServer, role: string): Promise<Record<string, number>> {
+export async function roleCounts(api: ApiClient, role: string): Promise<Record<string, number>> {
   const response = await api.request('GET', '/v1/roles');
   expect(response.status).toBe(200);
   const found = (response.body.roles as { name: string; counts: Record<string, number> }[]).find((entry) => entry.name === role);

@@ -1,10 +1,22 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { spawnRedisServer } from '../../scripts/lib/local-redis';
+import { spawnRedisServer, type RedisTlsFiles } from '../../scripts/lib/local-redis';
 import { freePort } from './free-port';
+
+export interface RedisClusterOptions {
+  /** Every node requires it (requirepass, and masterauth between nodes). */
+  password?: string;
+  /**
+   * Every node speaks only TLS, to clients and on the cluster bus, with these files (one
+   * certificate for 127.0.0.1 fits them all).
+   */
+  tls?: RedisTlsFiles;
+  /** Every node's users (`--aclfile`); it must give the default user `password`. */
+  aclFile?: string;
+}
 
 /**
  * A Redis Cluster of `masters` loopback redis-servers on free ports (no replicas), that the test
@@ -16,10 +28,9 @@ export class RedisCluster {
   readonly ports: number[] = [];
   private readonly nodes: ChildProcess[] = [];
 
-  /** `password`: every node requires it (requirepass, and masterauth between nodes). */
   constructor(
     private readonly masters = 3,
-    private readonly password?: string,
+    private readonly options: RedisClusterOptions = {},
   ) {}
 
   /** `host:port,...`: what REDIS_CLUSTER_NODES takes. */
@@ -28,6 +39,17 @@ export class RedisCluster {
   }
 
   async start(): Promise<this> {
+    try {
+      await this.create();
+    } catch (err) {
+      // Nothing else holds the nodes of a cluster that did not come up.
+      await this.destroy();
+      throw err;
+    }
+    return this;
+  }
+
+  private async create(): Promise<void> {
     for (let at = 0; at < this.masters; at++) {
       const port = await freePort();
       const dir = join(this.dir, String(port));
@@ -37,19 +59,24 @@ export class RedisCluster {
           port,
           dir,
           appendfsync: 'off',
-          password: this.password,
-          extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'],
+          password: this.options.password,
+          tls: this.options.tls,
+          extraArgs: [
+            '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
+            ...(this.options.tls ? ['--tls-cluster', 'yes'] : []),
+            ...(this.options.aclFile ? ['--aclfile', this.options.aclFile] : []),
+          ],
         }),
       );
     }
-    const auth = this.password ? ['-a', this.password, '--no-auth-warning'] : [];
-    const created = spawnSync('redis-cli', [...auth, '--cluster', 'create', ...this.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+    const auth = this.options.password ? ['-a', this.options.password, '--no-auth-warning'] : [];
+    const tls = this.options.tls ? ['--tls', '--cacert', this.options.tls.caFile] : [];
+    const created = spawnSync('redis-cli', [...auth, ...tls, '--cluster', 'create', ...this.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], {
       encoding: 'utf8',
       timeout: 30_000,
     });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stderr || created.stdout}`);
     await this.untilReady();
-    return this;
   }
 
   async destroy(): Promise<void> {
@@ -72,7 +99,12 @@ export class RedisCluster {
     for (;;) {
       const states = await Promise.all(
         this.ports.map(async (port) => {
-          const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true, ...(this.password ? { password: this.password } : {}) });
+          const redis = new Redis(port, '127.0.0.1', {
+            maxRetriesPerRequest: 1,
+            lazyConnect: true,
+            ...(this.options.password ? { password: this.options.password } : {}),
+            ...(this.options.tls ? { tls: { ca: readFileSync(this.options.tls.caFile, 'utf8') } } : {}),
+          });
           try {
             await redis.connect();
             return /cluster_state:ok/.test(await redis.cluster('INFO'));

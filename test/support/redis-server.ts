@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnRedisServer } from '../../scripts/lib/local-redis';
+import { spawnRedisServer, type RedisTlsFiles } from '../../scripts/lib/local-redis';
 import { freePort } from './free-port';
 
 export { hasRedisServer } from '../../scripts/lib/local-redis';
@@ -13,6 +13,12 @@ export interface RedisServerOptions {
   maxmemory?: string;
   maxmemoryPolicy?: string;
   port?: number;
+  /** TLS only (no plain port), with these files (see makeTestCertificates): `url` is then `rediss://`. */
+  tls?: RedisTlsFiles;
+  /** Users from this ACL file (`--aclfile`); it must give the default user `password`. */
+  aclFile?: string;
+  /** The default user's password (requirepass): `url` has none, the test logs in as it means to. */
+  password?: string;
 }
 
 /**
@@ -27,13 +33,14 @@ export class RedisServer {
   constructor(private readonly options: RedisServerOptions = {}) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
     this.port ||= this.options.port ?? (await freePort());
-    const { appendfsync = 'off', maxmemory, maxmemoryPolicy } = this.options;
-    this.child = await spawnRedisServer({ port: this.port, dir: this.dir, appendfsync, maxmemory, maxmemoryPolicy });
+    const { appendfsync = 'off', maxmemory, maxmemoryPolicy, tls, aclFile, password } = this.options;
+    const extraArgs = aclFile ? ['--aclfile', aclFile] : [];
+    this.child = await spawnRedisServer({ port: this.port, dir: this.dir, appendfsync, maxmemory, maxmemoryPolicy, tls, password, extraArgs });
     return this;
   }
 

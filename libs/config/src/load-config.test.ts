@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error';
 import { withDevKeys } from './dev-keys';
 import { ROLE_SETTING_BOUNDS, ROLE_SETTING_OVERRIDES } from '@taskyard/contracts';
@@ -109,6 +109,37 @@ describe('Redis Cluster and key layout', () => {
 
   it('refuses a QUEUE_PREFIX with braces: each role takes a hash tag of its own after it', () => {
     expect(problemsOf({ ...keys, QUEUE_PREFIX: '{taskyard}' })).toEqual([expect.stringMatching(/^QUEUE_PREFIX: .*no "\{\}"/)]);
+  });
+});
+
+describe('REDIS_TLS_CA_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'taskyard-ca-'));
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+  const caFile = join(dir, 'ca.crt');
+  writeFileSync(caFile, pem);
+  const notPem = join(dir, 'ca.der');
+  writeFileSync(notPem, Buffer.from([0x30, 0x82, 0x01, 0x0a]));
+  const tls = { ...keys, REDIS_URL: 'rediss://redis.internal:6380' };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is read once, into the config: the file's certificates, trusted for rediss://", () => {
+    expect(loadConfig({ ...tls, REDIS_TLS_CA_FILE: caFile }, { knownRoles }).redisTlsCa).toBe(pem);
+    expect(loadConfig(tls, { knownRoles }).redisTlsCa).toBeUndefined();
+    expect(loadConfig({ ...tls, REDIS_TLS_CA_FILE: '' }, { knownRoles }).redisTlsCa).toBeUndefined();
+  });
+
+  it('names the variable when the file is missing, unreadable or holds no PEM certificate', () => {
+    expect(problemsOf({ ...tls, REDIS_TLS_CA_FILE: join(dir, 'missing.crt') })).toEqual([
+      expect.stringMatching(/^REDIS_TLS_CA_FILE: cannot read ".*missing\.crt" \(ENOENT/),
+    ]);
+    expect(problemsOf({ ...tls, REDIS_TLS_CA_FILE: dir })).toEqual([expect.stringMatching(/^REDIS_TLS_CA_FILE: cannot read .*\(EISDIR/)]);
+    expect(problemsOf({ ...tls, REDIS_TLS_CA_FILE: notPem })).toEqual([expect.stringMatching(/^REDIS_TLS_CA_FILE: ".*ca\.der" holds no PEM certificate/)]);
+  });
+
+  it('is refused beside a redis:// URL, which would not use TLS at all', () => {
+    expect(problemsOf({ ...keys, REDIS_URL: 'redis://redis.internal:6379', REDIS_TLS_CA_FILE: caFile })).toEqual([
+      'REDIS_TLS_CA_FILE: set, but REDIS_URL is not a rediss:// URL, so no connection would use TLS; use rediss://',
+    ]);
   });
 });
 

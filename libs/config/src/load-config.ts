@@ -4,6 +4,7 @@ import { parseNamedSecrets, type NamedSecret } from '@taskyard/crypto';
 import { mergeApiKeys, parseApiKeysVariable, readApiKeysFile, type ApiKey } from './api-keys';
 import { ConfigError } from './config-error';
 import { durationMs } from './duration';
+import { pemCertificatesFile } from './pem-certificates';
 import { parseRoleOverrides, type RoleOverrides } from './role-overrides';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,6 +26,12 @@ const EnvSchema = z.object({
    * Cluster client and REDIS_URL is not used.
    */
   REDIS_CLUSTER_NODES: z.string().optional(),
+  /**
+   * A PEM file of the CA certificate(s) that signed the Redis server's certificate, for a
+   * `rediss://` REDIS_URL: trusted instead of Node's bundled CAs (a private CA). Unset: the
+   * bundled CAs (a managed Redis with a public certificate).
+   */
+  REDIS_TLS_CA_FILE: pemCertificatesFile().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   QUEUE_PREFIX: z
@@ -88,6 +95,8 @@ export interface TaskyardConfig {
   readonly redisUrl: string;
   /** REDIS_CLUSTER_NODES: a cluster's seed nodes; when given, they replace redisUrl. */
   readonly redisClusterNodes: readonly ClusterNode[] | undefined;
+  /** REDIS_TLS_CA_FILE's certificates (PEM text), or undefined for Node's bundled CAs. */
+  readonly redisTlsCa: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly queuePrefix: string;
@@ -180,6 +189,10 @@ export function loadConfig(
   problems.push(...trustProxy.problems);
   const clusterNodes = parseClusterNodes(env.REDIS_CLUSTER_NODES);
   problems.push(...clusterNodes.problems);
+  if (env.REDIS_TLS_CA_FILE !== undefined && !env.REDIS_URL.startsWith('rediss://')) {
+    // A cluster's nodes take TLS from REDIS_URL's scheme too (see clusterNodeCredentials).
+    problems.push('REDIS_TLS_CA_FILE: set, but REDIS_URL is not a rediss:// URL, so no connection would use TLS; use rediss://');
+  }
   const roles = parseRoles(env.ROLES, knownRoles);
   problems.push(...roles.problems);
   const roleOverrides = parseRoleOverrides(source, knownRoles);
@@ -190,6 +203,7 @@ export function loadConfig(
     env: env.NODE_ENV,
     redisUrl: env.REDIS_URL,
     redisClusterNodes: clusterNodes.nodes,
+    redisTlsCa: env.REDIS_TLS_CA_FILE,
     host: env.HOST,
     port: env.PORT,
     queuePrefix: env.QUEUE_PREFIX,
@@ -266,7 +280,7 @@ function parseTrustProxy(raw: string): { value: boolean | number | readonly stri
     return hops >= 1 && hops <= 10 ? { value: hops, problems: [] } : { value: false, problems: ['TRUST_PROXY: a hop count is 1..10'] };
   }
   const entries = value.split(',').map((entry) => entry.trim());
-  const bad = entries.filter((entry) => !/^[\d.:a-fA-F]+(?:\/\d{1,3})?$/.test(entry));
+  const bad = entries.filter((entry) => !/^[\d.:a-f]+(?:\/\d{1,3})?$/i.test(entry));
   return bad.length === 0
     ? { value: Object.freeze(entries), problems: [] }
     : { value: false, problems: [`TRUST_PROXY: expected false, true, a hop count or IP addresses/CIDRs, got ${bad.map((entry) => `"${entry}"`).join(', ')}`] };

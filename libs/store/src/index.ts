@@ -6,7 +6,7 @@
  * libs with keys of their own.
  */
 export type { RedisClient } from './redis-client';
-export { clusterNodeCredentials, createRedisConnection, isCluster, waitForRedis, type ConnectionKind, type RedisConnectionOptions, type RedisTarget } from './redis-connection';
+export { clusterNodeCredentials, createRedisConnection, isCluster, redisTlsOptions, waitForRedis, type ConnectionKind, type RedisConnectionOptions, type RedisTarget } from './redis-connection';
 export { isRedisFullError, isRedisUnavailableError } from './redis-errors';
 export {
   checkRedisSafety,

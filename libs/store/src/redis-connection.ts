@@ -7,6 +7,8 @@ export type ConnectionKind = 'producer' | 'worker';
 export interface RedisTarget {
   readonly redisUrl: string;
   readonly redisClusterNodes?: readonly { readonly host: string; readonly port: number }[] | undefined;
+  /** For a `rediss://` URL: the CA certificates (PEM) to trust instead of Node's bundled ones (REDIS_TLS_CA_FILE). */
+  readonly redisTlsCa?: string | undefined;
 }
 
 export interface RedisConnectionOptions {
@@ -50,9 +52,9 @@ export function createRedisConnection(target: RedisTarget, kind: ConnectionKind,
         }
       : { enableOfflineQueue: true, maxRetriesPerRequest: null };
   const nodes = target.redisClusterNodes;
-  if (!nodes || nodes.length === 0) return new Redis(target.redisUrl, { ...common, ...specific });
+  if (!nodes || nodes.length === 0) return new Redis(target.redisUrl, { ...common, ...specific, ...redisTlsOptions(target.redisUrl, target.redisTlsCa) });
   const clusterOptions: ClusterOptions = {
-    redisOptions: { ...common, ...specific, ...clusterNodeCredentials(target.redisUrl) },
+    redisOptions: { ...common, ...specific, ...clusterNodeCredentials(target.redisUrl, target.redisTlsCa) },
     enableOfflineQueue: specific.enableOfflineQueue ?? true,
     clusterRetryStrategy: retryStrategy,
     // Follow MOVED/ASK (resharding, failover) a few times before failing a command.
@@ -63,10 +65,10 @@ export function createRedisConnection(target: RedisTarget, kind: ConnectionKind,
 
 /**
  * What every node of a cluster is connected with, taken from REDIS_URL (whose host then does not
- * matter): its user name and password (AUTH) and, for `rediss://`, TLS. A managed cluster
- * usually needs both; the seed list has no room for them.
+ * matter): its user name and password (AUTH) and, for `rediss://`, TLS (trusting `tlsCa`, when
+ * given). A managed cluster usually needs both; the seed list has no room for them.
  */
-export function clusterNodeCredentials(redisUrl: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+export function clusterNodeCredentials(redisUrl: string, tlsCa?: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
   let url: URL;
   try {
     url = new URL(redisUrl);
@@ -76,8 +78,17 @@ export function clusterNodeCredentials(redisUrl: string): Pick<RedisOptions, 'us
   return {
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    ...redisTlsOptions(redisUrl, tlsCa),
   };
+}
+
+/**
+ * TLS for a `rediss://` URL (none for `redis://`), trusting `tlsCa` instead of Node's bundled
+ * CAs when given. ioredis turns TLS on for `rediss://` by itself; a CA needs saying.
+ */
+export function redisTlsOptions(redisUrl: string, tlsCa: string | undefined): Pick<RedisOptions, 'tls'> {
+  if (!redisUrl.startsWith('rediss://')) return {};
+  return { tls: tlsCa === undefined ? {} : { ca: tlsCa } };
 }
 
 /** True for a cluster connection: multi-key work must stay within one hash slot there. */

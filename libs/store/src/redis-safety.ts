@@ -128,7 +128,8 @@ function persistenceFindings(appendonly: string | undefined, appendfsync: string
         setting: 'appendfsync',
         value: undefined,
         verdict: 'unknown',
-        message: 'could not tell Redis appendfsync (CONFIG is disabled, as on many managed services); make sure it is everysec or always',
+        message:
+          'could not tell Redis appendfsync (CONFIG GET is refused: disabled, as on many managed services, or not granted to this ACL user); make sure it is everysec or always',
       },
     ];
   }

@@ -16,7 +16,9 @@ import { roleOfKnownTaskId } from '@taskyard/contracts';
  * - Taskyard's own keys start with "~" after the role's space, which no queue name can.
  *
  * Everything lives under the deployment's QUEUE_PREFIX, so deployments sharing a Redis stay
- * apart and tests can delete theirs.
+ * apart and tests can delete theirs: keys under `<prefix>{` and `<prefix>:`, channels under
+ * `<prefix>:`, which is all the least-privilege user of infra/redis/taskyard.acl may touch. A new
+ * key or channel must stay there.
  */
 export class TaskyardKeys {
   constructor(readonly prefix: string) {}

@@ -35,7 +35,7 @@ export class IsolatedRoles {
         type: 'init' as const,
         role: role.name,
         roleModules: config.roleModules,
-        redis: { redisUrl: config.redisUrl, redisClusterNodes: config.redisClusterNodes },
+        redis: { redisUrl: config.redisUrl, redisClusterNodes: config.redisClusterNodes, redisTlsCa: config.redisTlsCa },
         queuePrefix: config.queuePrefix,
         logLevel: config.logLevel,
       };
