@@ -54,21 +54,21 @@ async function main(): Promise<void> {
     if (!(await clusterAnswers(clusterNodes, clusterNodeCredentials(config.redisUrl, config.redisTlsCa)))) throw new Error(`the Redis Cluster at ${seeds} (REDIS_CLUSTER_NODES) does not answer or is not up; start it or fix the variable`);
     say(`taskyard: using the Redis Cluster at ${seeds}`);
   } else if (await redisAnswers(config.redisUrl, 1500, redisTlsOptions(config.redisUrl, config.redisTlsCa))) {
-    say(`taskyard: using the Redis at ${config.redisUrl}`);
+    say(`taskyard: using the Redis at ${shownUrl(config.redisUrl)}`);
   } else {
     const url = new URL(config.redisUrl);
     // A private redis-server speaks plain TCP: one at a rediss:// URL would not be the Redis meant.
     if (url.protocol === 'rediss:' || !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname)) {
-      throw new Error(`the Redis at ${config.redisUrl} does not answer; start it or change REDIS_URL`);
+      throw new Error(`the Redis at ${shownUrl(config.redisUrl)} does not answer; start it or change REDIS_URL`);
     }
     if (!hasRedisServer()) {
-      process.stderr.write(`taskyard: no Redis answers at ${config.redisUrl} and there is no redis-server binary.\n${INSTALL_REDIS_HINT}\n`);
+      process.stderr.write(`taskyard: no Redis answers at ${shownUrl(config.redisUrl)} and there is no redis-server binary.\n${INSTALL_REDIS_HINT}\n`);
       process.exit(1);
     }
     // One data directory per port: a second private Redis (another checkout's, a test's) never shares the first one's files.
     const dir = resolve(STATE_DIR, url.port === '' || url.port === '6379' ? 'redis' : `redis-${url.port}`);
     redisChild = await startPrivateRedis(Number(url.port || 6379), dir);
-    say(`taskyard: no Redis answered at ${config.redisUrl}, so I started a private redis-server there (data in ${dir}, AOF on)`);
+    say(`taskyard: no Redis answered at ${shownUrl(config.redisUrl)}, so I started a private redis-server there (data in ${dir}, AOF on)`);
   }
 
   if (stopping) return;
@@ -117,6 +117,13 @@ async function main(): Promise<void> {
   say(`then: curl -s ${base}/v1/tasks/<id> -H 'authorization: Bearer ${secret}'`);
   say('Press Ctrl-C to stop.');
   say();
+}
+
+/** A Redis URL as it may be shown: its password (an ACL user's, a managed Redis's) masked. */
+function shownUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }
 
 function exitOf(child: ChildProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
