@@ -83,6 +83,12 @@ describe('the dashboard: read-only for dashboard:read, writable for admin, enfor
   it('redacts a sensitive role’s job data and results for everyone, and stores no stack traces', async () => {
     const id = await api.submit('vault', { secret: 'the-launch-code' });
     await waitForState(api, id, 'completed');
+    const failed = await api.submit('echo', { failTimes: 5 }, { options: { attempts: 1 } });
+    await waitForState(api, failed, 'failed');
+    const stored = (await echo.getJob(failed))!.stacktrace;
+    expect(stored.length).toBeGreaterThan(0);
+    // Name and message only: no line of the worker's code (its file paths) is stored with the job.
+    for (const trace of stored) expect({ trace, frames: trace.includes('\n') || trace.includes('.js:') }).toEqual({ trace, frames: false });
     for (const entry of [viewer, root]) {
       const page = await board(entry, 'GET', '/queues?activeQueue=vault&status=completed&page=1&jobsPerPage=10');
       const vault = (page.body.queues as { name: string; jobs: { data: unknown; returnValue: unknown }[] }[]).find((queue) => queue.name.endsWith('vault'))!;

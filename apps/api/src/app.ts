@@ -103,7 +103,6 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       // Shedding first: an overloaded process should spend nothing on a request it refuses.
       await v1.register(loadSheddingPlugin, { pressure: config.pressure });
       v1.addHook('onRequest', v1.requireApiKey);
-      v1.addHook('onRequest', v1.requireRouteScope);
       await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: keys.rateLimitNamespace });
       const ledger = new IdempotencyLedger(redis, new IdempotencyRecords(redis, keys), config.idempotencyTtlMs);
       const submission = new TaskSubmission({ dispatcher, ledger, redis });

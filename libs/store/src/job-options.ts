@@ -35,8 +35,6 @@ export function jobOptionsFor(
     backoff,
     ...(task.delayMs ? { delay: task.delayMs } : {}),
     ...(task.priority ? { priority: task.priority } : {}),
-    // Stack traces (file paths of the worker's code) are logged by the worker, never stored with the job (the board shows job fields).
-    stackTraceLimit: 0,
     removeOnComplete: { age: retention.ageSeconds, count: retention.count },
     removeOnFail: { age: retention.ageSeconds, count: retention.count },
   };

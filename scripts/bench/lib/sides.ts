@@ -129,7 +129,8 @@ export class TaskyardSide implements Side {
     const windowMs = retention.shortWindows ? SHORT_WINDOW_MS : undefined;
     const role = { ...echoRole, timeoutMs: windowMs ?? echoRole.timeoutMs };
     const worker = { lockDurationMs: windowMs ?? 30_000, stalledIntervalMs: windowMs ?? 30_000 };
-    return ledgerTimings(role, echoRole.attempts, { worker }).ttlMs;
+    // The deployment's record lifetimes cap the ledger's TTL (maxRecordTtlMs): the bench's own, and the defaults.
+    return ledgerTimings(role, echoRole.attempts, { worker, retention, deadLetterTtlMs: 7 * 86_400_000, idempotencyTtlMs: 86_400_000 }).ttlMs;
   }
 
   async startApi({ retention, profileDir, extraEnv = {} }: StartOptions = {}): Promise<ApiHandle> {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasScope, type Principal, type Scope } from '@taskyard/contracts';
 import type { ApiKeyRing, Identified } from '../auth/api-key-ring';
@@ -12,12 +12,10 @@ declare module 'fastify' {
     principal: Principal | undefined;
   }
   interface FastifyInstance {
-    /** onRequest hook: a Bearer key required. */
-    requireApiKey: (request: FastifyRequest) => Promise<void>;
+    /** onRequest hook: a Bearer key required, holding the route's `config.scope` if it names one. */
+    requireApiKey: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
     /** onRequest hook for browser pages: Basic (user = key id, password = secret) or Bearer, with a challenge. */
     requireBrowserAuth: (request: FastifyRequest) => Promise<void>;
-    /** onRequest hook (after authentication): the route's `config.scope`, if it names one, must be held. */
-    requireRouteScope: (request: FastifyRequest) => Promise<void>;
     audit: AuditLog;
   }
   interface FastifyContextConfig {
@@ -64,14 +62,20 @@ export const authPlugin = fp<AuthPluginOptions>(
       throw new ApiError('UNAUTHORIZED', UNAUTHORIZED_MESSAGE, undefined, challenge);
     }
 
-    app.decorate('requireApiKey', async (request: FastifyRequest) => authenticate(request, false, {}));
+    // One callback hook, not two async ones: it runs on every /v1 request.
+    app.decorate('requireApiKey', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      try {
+        authenticate(request, false, {});
+        const scope = request.routeOptions.config.scope;
+        if (scope !== undefined) requireScope(request, scope);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    });
     app.decorate('requireBrowserAuth', async (request: FastifyRequest) =>
       authenticate(request, true, { 'www-authenticate': `Basic realm="${AUTH_REALM}", charset="UTF-8"` }),
     );
-    app.decorate('requireRouteScope', async (request: FastifyRequest) => {
-      const scope = request.routeOptions.config.scope;
-      if (scope !== undefined) requireScope(request, scope);
-    });
   },
   { name: 'taskyard-auth' },
 );

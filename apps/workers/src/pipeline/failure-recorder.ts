@@ -48,7 +48,7 @@ export class FailureRecorder {
     await this.log(attempt, record);
     if (isCancel) attempt.log.info({ code }, 'task cancelled');
     else attempt.log[willRetry ? 'warn' : 'error']({ err: error, code, willRetry }, willRetry ? 'attempt failed, will retry' : 'task failed');
-    return errorClass === 'permanent' && !(error instanceof UnrecoverableError) ? unrecoverable(error) : error;
+    return withoutStack(errorClass === 'permanent' && !(error instanceof UnrecoverableError) ? unrecoverable(error) : error);
   }
 
   /** Records a snooze (before the job is moved to delayed, so its history always says why). */
@@ -69,6 +69,15 @@ export class FailureRecorder {
   private async log(attempt: Attempt, record: AttemptRecord | SnoozeRecord): Promise<void> {
     await attempt.job.log(JSON.stringify(record)).catch((err: unknown) => attempt.log.warn({ err }, 'could not record the attempt in the task log'));
   }
+}
+
+/**
+ * The error as BullMQ stores it with the job (its `stacktrace`, which Bull Board shows): name and
+ * message only, no file paths of the worker's code. The log line above has the whole stack.
+ */
+function withoutStack(error: Error): Error {
+  error.stack = `${error.name}: ${error.message}`;
+  return error;
 }
 
 /** BullMQ's "no further attempt" for a permanent Taskyard error, keeping its message, stack and cause. */
