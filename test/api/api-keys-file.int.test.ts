@@ -4,6 +4,9 @@ import { bearer, key, KeyFile } from '../support/key-file';
 import { waitFor } from '../support/wait-for';
 import { expectError, metricValue } from './helpers';
 
+const keysFileOk = async (api: { request: (method: string, path: string) => Promise<{ text: string }> }) =>
+  metricValue((await api.request('GET', '/metrics')).text, 'taskyard_api_keys_file_ok');
+
 const first = key('first', ['tasks:read']);
 const second = key('second', ['tasks:read']);
 const soon = key('soon', ['tasks:read']);
@@ -31,6 +34,10 @@ describe('API_KEYS_FILE: keys change without a restart', () => {
     const report = api.logs.find((line) => line['msg'] === 'API_KEYS_FILE has problems: the keys in force are kept')!;
     expect(report['problems']).toEqual(expect.arrayContaining([expect.stringMatching(/^entry 0 \("broken"\): /)]));
     expect(await status(second)).toBe(200);
+    // An operator can see that the file on disk is not the one in force.
+    expect(await keysFileOk(api)).toBe(0);
+    file.write([second]);
+    await waitFor('the file to be in force again', async () => (await keysFileOk(api)) === 1);
     // The development key of API_KEYS stays through every reload.
     expect((await api.request('GET', '/v1/roles')).status).toBe(200);
   });

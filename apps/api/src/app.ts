@@ -87,7 +87,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   const ring = new ApiKeyRing(config.apiKeys);
   const audit = new AuditLog(logger, metrics.registry);
   if (config.apiKeysFile !== undefined) {
-    const watcher = new ApiKeysWatcher(config.apiKeysFile, config.envApiKeys, ring, logger, audit);
+    const watcher = new ApiKeysWatcher(config.apiKeysFile, config.envApiKeys, ring, logger, audit, metrics.registry);
     watcher.start();
     app.addHook('onClose', async () => watcher.stop());
   }
