@@ -85,7 +85,7 @@ describe('the dashboard: read-only for dashboard:read, writable for admin, enfor
     await waitForState(api, id, 'completed');
     const failed = await api.submit('echo', { failTimes: 5 }, { options: { attempts: 1 } });
     await waitForState(api, failed, 'failed');
-    const stored = (await echo.getJob(failed))!.stacktrace;
+    const stored = (await echo.getJob(failed))!.stacktrace ?? [];
     expect(stored.length).toBeGreaterThan(0);
     // Name and message only: no line of the worker's code (its file paths) is stored with the job.
     for (const trace of stored) expect({ trace, frames: trace.includes('\n') || trace.includes('.js:') }).toEqual({ trace, frames: false });

@@ -10,13 +10,14 @@ describe('the hardened surface', () => {
   const { api, worker } = usePlatform({ METRICS_TOKEN, DOCS_ENABLED: 'false', AUTH_FAILURES_PER_MINUTE: '3' });
 
   it('sends security headers everywhere and no-store on the API and the board', async () => {
-    for (const path of ['/v1/roles', '/admin/queues', '/health/live']) {
+    for (const path of ['/v1/roles', '/admin/queues', '/admin/queues/static/favicon-32x32.png', '/health/live', '/v1/no-such-route']) {
       const response = await api.request('GET', path, path.startsWith('/admin') ? { auth: false, headers: basic(TEST_API_KEY.id, TEST_API_KEY.secret) } : {});
       expect(response.headers.get('content-security-policy'), path).toContain("frame-ancestors 'none'");
       // JSON answers render nothing; the pages may run their own scripts only.
       expect(response.headers.get('content-security-policy'), path).toContain(path.startsWith('/v1') ? "default-src 'none'" : "script-src 'self'");
       expect(response.headers.get('x-frame-options'), path).toBe('DENY');
       expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      // The board's static files too: their own Cache-Control (public) would let a shared cache keep an authenticated answer.
       if (path !== '/health/live') expect(response.headers.get('cache-control'), path).toBe('no-store');
     }
   });

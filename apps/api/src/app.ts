@@ -39,9 +39,8 @@ export interface AppDeps {
   registry: RoleRegistry;
 }
 
-/** TRUST_PROXY as Fastify takes it: a hop count becomes "trust the first N hops". */
-function trustProxyOption(trust: TaskyardConfig['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+/** TRUST_PROXY as Fastify takes it. */
+function trustProxyOption(trust: TaskyardConfig['trustProxy']): boolean | string[] {
   return typeof trust === 'boolean' ? trust : [...trust];
 }
 

@@ -223,6 +223,15 @@ describe('API_KEYS_FILE', () => {
     ]);
   });
 
+  it('reads TRUST_PROXY as false, true or the proxies’ addresses and CIDRs, never a hop count', () => {
+    expect(loadConfig(keys, { knownRoles }).trustProxy).toBe(false);
+    expect(loadConfig({ ...keys, TRUST_PROXY: 'true' }, { knownRoles }).trustProxy).toBe(true);
+    expect(loadConfig({ ...keys, TRUST_PROXY: '10.0.0.0/8, ::1,192.168.1.7' }, { knownRoles }).trustProxy).toEqual(['10.0.0.0/8', '::1', '192.168.1.7']);
+    for (const bad of ['1', 'abc', '1.2.3.4/99', '::1/129', '10.0.0.0/8,proxy']) {
+      expect(problemsOf({ ...keys, TRUST_PROXY: bad })).toEqual([expect.stringMatching(/^TRUST_PROXY: expected false, true or the proxies' IP addresses\/CIDRs/)]);
+    }
+  });
+
   it('bounds what the platform itself exposes: a metrics token of some length, docs that can be switched off', () => {
     expect(loadConfig({ ...keys, METRICS_TOKEN: 'a-metrics-token-of-length', DOCS_ENABLED: 'false' }, { knownRoles })).toMatchObject({ metricsToken: 'a-metrics-token-of-length', docsEnabled: false });
     expect(problemsOf({ ...keys, METRICS_TOKEN: 'short' })).toEqual([expect.stringMatching(/^METRICS_TOKEN: at least 16 characters/)]);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseNamedSecrets, type NamedSecret } from '@taskyard/crypto';
@@ -45,7 +46,8 @@ const EnvSchema = z.object({
   API_KEYS_FILE: z.string().optional(),
   /**
    * Which proxies' X-Forwarded-For to believe for the client address (the failed-authentication
-   * limit and the audit log use it): `false`, `true` (any), a hop count, or comma-separated addresses/CIDRs.
+   * limit and the audit log use it): `false`, `true` (any peer: only when nothing reaches the port
+   * but the proxy), or comma-separated addresses/CIDRs of the proxies.
    */
   TRUST_PROXY: z.string().default('false'),
   /** Failed authentications per client address per minute before that address is refused outright (429); 0 turns it off. */
@@ -107,8 +109,8 @@ export interface TaskyardConfig {
   /** API_KEYS' keys alone (kept when the file is re-read). */
   readonly envApiKeys: readonly ApiKey[];
   readonly authFailuresPerMinute: number;
-  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs. */
-  readonly trustProxy: boolean | number | readonly string[];
+  /** Fastify's trustProxy: false, true, or the proxies' addresses/CIDRs. */
+  readonly trustProxy: boolean | readonly string[];
   readonly metricsToken: string | undefined;
   readonly docsEnabled: boolean;
   readonly messageClockSkewMs: number;
@@ -270,20 +272,30 @@ export function parseRoleModules(raw: string | undefined): string[] {
     .map((entry) => resolve(entry));
 }
 
-/** TRUST_PROXY: `false`, `true`, a hop count (1..10), or comma-separated IP addresses or CIDRs. */
-function parseTrustProxy(raw: string): { value: boolean | number | readonly string[]; problems: string[] } {
+/**
+ * TRUST_PROXY: `false`, `true`, or comma-separated IP addresses or CIDRs of the proxies. No hop
+ * count: it would believe an address a client wrote itself whenever the client reaches the port
+ * directly (Fastify refuses numbers for that reason).
+ */
+function parseTrustProxy(raw: string): { value: boolean | readonly string[]; problems: string[] } {
   const value = raw.trim();
   if (value === 'false' || value === '') return { value: false, problems: [] };
   if (value === 'true') return { value: true, problems: [] };
-  if (/^\d+$/.test(value)) {
-    const hops = Number(value);
-    return hops >= 1 && hops <= 10 ? { value: hops, problems: [] } : { value: false, problems: ['TRUST_PROXY: a hop count is 1..10'] };
-  }
   const entries = value.split(',').map((entry) => entry.trim());
-  const bad = entries.filter((entry) => !/^[\d.:a-f]+(?:\/\d{1,3})?$/i.test(entry));
+  const bad = entries.filter((entry) => !isAddressOrCidr(entry));
   return bad.length === 0
     ? { value: Object.freeze(entries), problems: [] }
-    : { value: false, problems: [`TRUST_PROXY: expected false, true, a hop count or IP addresses/CIDRs, got ${bad.map((entry) => `"${entry}"`).join(', ')}`] };
+    : { value: false, problems: [`TRUST_PROXY: expected false, true or the proxies' IP addresses/CIDRs (e.g. 10.0.0.0/8,::1), got ${bad.map((entry) => `"${entry}"`).join(', ')}`] };
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const bits = entry.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
 }
 
 /** `host:port,host:port` (IPv6 hosts in brackets: `[::1]:7000`). */

@@ -10,7 +10,14 @@ export interface BuildLib {
   createMessage(input: { role: string; payload: unknown; source: string }, signer: unknown): { id: string };
   jobOptionsFor(role: unknown, messageId: string, retention: Retention): JobsOptions;
   echoRole: { attempts: number; timeoutMs: number; backoff: { delayMs: number; jitter: number } };
-  ledgerTimings: ((role: unknown, attempts: number, config: { worker: { lockDurationMs: number; stalledIntervalMs: number } }) => { ttlMs: number }) | undefined;
+  /** Older builds take `worker` only; newer ones also the record lifetimes that cap the TTL (extra members are ignored by the old). */
+  ledgerTimings:
+    | ((
+        role: unknown,
+        attempts: number,
+        config: { worker: { lockDurationMs: number; stalledIntervalMs: number }; retention?: { ageSeconds: number; count: number }; deadLetterTtlMs?: number; idempotencyTtlMs?: number },
+      ) => { ttlMs: number })
+    | undefined;
   /** The BullMQ prefix of a role's queue in a deployment with QUEUE_PREFIX `prefix` (its name is the role's). */
   queuePrefix(prefix: string, role: string): string;
 }

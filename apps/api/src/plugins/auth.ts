@@ -64,14 +64,17 @@ export const authPlugin = fp<AuthPluginOptions>(
 
     // One callback hook, not two async ones: it runs on every /v1 request.
     app.decorate('requireApiKey', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      let refusal: Error | undefined;
       try {
         authenticate(request, false, {});
         const scope = request.routeOptions.config.scope;
         if (scope !== undefined) requireScope(request, scope);
-        done();
       } catch (err) {
-        done(err as Error);
+        refusal = err as Error;
       }
+      // Outside the try: what runs after the hook must not call done a second time.
+      if (refusal) done(refusal);
+      else done();
     });
     app.decorate('requireBrowserAuth', async (request: FastifyRequest) =>
       authenticate(request, true, { 'www-authenticate': `Basic realm="${AUTH_REALM}", charset="UTF-8"` }),

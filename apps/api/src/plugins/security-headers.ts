@@ -44,13 +44,14 @@ export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'cache-control': 'no-store',
 });
 
 /**
  * The headers helmet sets for HELMET_OPTIONS, computed once: they do not depend on the request.
- * (@fastify/helmet builds helmet's middleware again for every request: ~40 µs of CPU per
- * request in `npm run bench`, more than a third of a task submission.)
+ * (@fastify/helmet builds helmet's middleware again for every request: the largest part of the
+ * +52 µs of API CPU per POST the first cut of these headers cost, see bench/README.md.)
  */
 export function pageHeaders(): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {};
@@ -64,22 +65,24 @@ export function pageHeaders(): Readonly<Record<string, string>> {
   return Object.freeze(headers);
 }
 
-/** The board's answers (pages, assets, its API) are never stored either: they carry jobs and credentials. */
-const BOARD_HEADERS = (pages: Readonly<Record<string, string>>) => Object.freeze({ ...pages, 'cache-control': 'no-store' });
 
 /**
  * Security headers on every answer, by the route it matched (the router decodes the path, so no
- * spelling of a path gets another set): /v1's JSON set, the board's pages with no-store, helmet's
- * full set for everything else (Swagger UI, health, metrics, 404s).
+ * spelling of a path gets another set; a 404 by its path): /v1's JSON set, helmet's full set for
+ * everything else (the board, Swagger UI, health, metrics). The board's answers are never stored
+ * either (they carry jobs and credentials): set on send, after its static files' own Cache-Control.
  */
 export const securityHeadersPlugin = fp(
   async (app: FastifyInstance) => {
     const pages = pageHeaders();
-    const board = BOARD_HEADERS(pages);
     app.addHook('onRequest', (request, reply, done) => {
-      const route = request.routeOptions.url;
-      void reply.headers(route?.startsWith('/v1/') ? API_HEADERS : route?.startsWith(BULL_BOARD_PATH) ? board : pages);
+      const path = request.routeOptions.url ?? request.url;
+      void reply.headers(path.startsWith('/v1/') ? API_HEADERS : pages);
       done();
+    });
+    app.addHook('onSend', (request, reply, payload, done) => {
+      if ((request.routeOptions.url ?? request.url).startsWith(BULL_BOARD_PATH)) void reply.header('cache-control', 'no-store');
+      done(null, payload);
     });
   },
   { name: 'taskyard-security-headers' },

@@ -30,11 +30,16 @@ const count = async (outcome: string) =>
   Number(new RegExp(`taskyard_tasks_processed_total\\{role="greet",outcome="${outcome}"\\} (\\d+)`).exec(await fixture.metrics.registry.metrics())?.[1] ?? 0);
 
 describe('the failure recorder', () => {
-  it('records a transient failure that will be retried, and hands BullMQ the error as it is', async () => {
+  it('records a transient failure that will be retried, and hands BullMQ a copy of the error without its stack', async () => {
     const { attempt, message } = await attemptOf(1);
-    const error = new TransientTaskError('downstream hiccup', 'DOWNSTREAM', { retryAfterMs: 1500 });
+    const error = Object.freeze(new TransientTaskError('downstream hiccup', 'DOWNSTREAM', { retryAfterMs: 1500 }));
+    const stack = error.stack;
     const retried = await count('retried');
-    expect(await recorder.failed(attempt, error)).toBe(error);
+    const handed = await recorder.failed(attempt, error);
+    // The same kind of error with its code and retry delay, but no file paths for BullMQ to store; the original (frozen here) untouched.
+    expect(handed).toBeInstanceOf(TransientTaskError);
+    expect(handed).toMatchObject({ code: 'DOWNSTREAM', retryAfterMs: 1500, message: 'downstream hiccup', stack: 'TransientTaskError: downstream hiccup' });
+    expect(error.stack).toBe(stack);
     expect(await logOf(message.id)).toEqual([
       expect.objectContaining({ kind: 'attempt-failed', attempt: 1, willRetry: true, error: { code: 'DOWNSTREAM', class: 'transient', message: 'downstream hiccup' } }),
     ]);
@@ -54,7 +59,7 @@ describe('the failure recorder', () => {
   it('dead-letters the last transient attempt (attempts exhausted), an unknown error as ERROR', async () => {
     const { attempt, message } = await attemptOf(3);
     const error = new Error('boom');
-    expect(await recorder.failed(attempt, error)).toBe(error);
+    expect(await recorder.failed(attempt, error)).toMatchObject({ name: 'Error', message: 'boom', stack: 'Error: boom' });
     expect(await store.get(message.id)).toMatchObject({ reason: 'attempts-exhausted', error: { code: 'ERROR', class: 'transient', message: 'boom' } });
   });
 

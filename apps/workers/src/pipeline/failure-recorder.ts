@@ -72,12 +72,16 @@ export class FailureRecorder {
 }
 
 /**
- * The error as BullMQ stores it with the job (its `stacktrace`, which Bull Board shows): name and
- * message only, no file paths of the worker's code. The log line above has the whole stack.
+ * The error as BullMQ stores it with the job (its `stacktrace`, which Bull Board shows): a copy
+ * (same class, code, retryAfterMs, cause) whose stack is name and message only, no file paths of
+ * the worker's code. The error itself is left alone (it may be an abort reason a handler still
+ * holds, or frozen); the log line above has its whole stack.
  */
 function withoutStack(error: Error): Error {
-  error.stack = `${error.name}: ${error.message}`;
-  return error;
+  const descriptors = Object.getOwnPropertyDescriptors(error) as PropertyDescriptorMap;
+  descriptors['stack'] = { value: `${error.name}: ${error.message}`, writable: true, configurable: true, enumerable: false };
+  descriptors['message'] = { value: error.message, writable: true, configurable: true, enumerable: false };
+  return Object.create(Object.getPrototypeOf(error) as object, descriptors) as Error;
 }
 
 /** BullMQ's "no further attempt" for a permanent Taskyard error, keeping its message, stack and cause. */
