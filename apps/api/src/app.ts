@@ -104,7 +104,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       v1.addHook('onRequest', v1.requireApiKey);
       await v1.register(rateLimitPlugin, { perMinute: config.rateLimitPerMinute, redis, namespace: keys.rateLimitNamespace });
       const ledger = new IdempotencyLedger(redis, new IdempotencyRecords(redis, keys), config.idempotencyTtlMs);
-      const submission = new TaskSubmission({ dispatcher, ledger, redis });
+      const submission = new TaskSubmission({ dispatcher, ledger, redis, store });
       await v1.register(topicsRoutes, { submission });
       await v1.register(tasksRoutes, { submission, store, redis, registry, canceller: new TaskCanceller({ store, registry, redis, keys, config }) });
       await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker });

@@ -79,6 +79,9 @@ export {
 export {
   BatchAcceptedSchema,
   CancellationRequestedSchema,
+  DedupeSchema,
+  MAX_DEDUPE_TTL_MS,
+  type Dedupe,
   ErrorBodySchema,
   MAX_BATCH_SIZE,
   MAX_PRIORITY,

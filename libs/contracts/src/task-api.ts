@@ -11,6 +11,36 @@ export const MAX_BATCH_SIZE = 1000;
 /** BullMQ's largest priority. */
 export const MAX_PRIORITY = 2_097_152;
 
+/** How long a dedupe window may be: 7 days. */
+export const MAX_DEDUPE_TTL_MS = 7 * 86_400_000;
+
+/**
+ * Deduplication at enqueue (BullMQ's own): another task of the same role with the same `key`
+ * (within the submitter's tenant) is not enqueued while
+ * - `simple`: the first one is not finished;
+ * - `throttle`: `ttlMs` has not passed since the first one;
+ * - `debounce`: each new one replaces the pending one and restarts the wait; the task runs `ttlMs`
+ *   after the last (it is delayed that long).
+ * A duplicate answers the task already queued (`deduplicated: true`).
+ */
+export const DedupeSchema = z
+  .object({
+    key: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'visible ASCII characters'),
+    ttlMs: z.number().int().min(1).max(MAX_DEDUPE_TTL_MS).optional(),
+    mode: z.enum(['simple', 'throttle', 'debounce']),
+  })
+  .strict()
+  .superRefine((dedupe, ctx) => {
+    if (dedupe.mode === 'simple' && dedupe.ttlMs !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ttlMs'], message: 'simple dedupe lasts until the first task finishes: no ttlMs (use throttle for a window)' });
+    }
+    if (dedupe.mode !== 'simple' && dedupe.ttlMs === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ttlMs'], message: `${dedupe.mode} needs ttlMs, the window` });
+    }
+  });
+
+export type Dedupe = z.infer<typeof DedupeSchema>;
+
 export const TaskOptionsSchema = z
   .object({
     /** Overrides the role's attempts for this task. */
@@ -19,6 +49,8 @@ export const TaskOptionsSchema = z
     delayMs: z.number().int().min(0).max(MAX_TASK_DELAY_MS).optional(),
     /** 1 is the highest priority; tasks without a priority go before prioritised ones. */
     priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
+    /** Enqueue no duplicate (see DedupeSchema); not with an Idempotency-Key. */
+    dedupe: DedupeSchema.optional(),
   })
   .strict();
 
@@ -52,7 +84,13 @@ export const PublishBodySchema = z
 
 export const TopicParamsSchema = z.object({ topic: TopicNameSchema });
 
-export const TaskAcceptedSchema = z.object({ id: TaskIdSchema, role: RoleNameSchema, state: TaskStateSchema });
+export const TaskAcceptedSchema = z.object({
+  id: TaskIdSchema,
+  role: RoleNameSchema,
+  state: TaskStateSchema,
+  /** The task was a duplicate (options.dedupe): this is the task already queued, nothing new was enqueued. */
+  deduplicated: z.literal(true).optional(),
+});
 export const BatchAcceptedSchema = z.object({ tasks: z.array(TaskAcceptedSchema) });
 /** A published message: one task per subscribing role, all with the same correlation id. */
 export const PublishedSchema = z.object({ topic: TopicNameSchema, correlationId: z.string(), tasks: z.array(TaskAcceptedSchema) });

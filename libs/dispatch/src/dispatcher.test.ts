@@ -204,6 +204,23 @@ describe('the dispatcher: enqueueing', () => {
     expect(enqueued).toEqual([new Map([['greet', 1], ['audit', 1]])]);
   });
 
+  it('answers a deduplicated task with the task it duplicates, per tenant, and does not count it', async () => {
+    enqueued.length = 0;
+    const dedupe = { key: 'order-7', mode: 'simple' } as const;
+    const request = { role: 'greet', payload: { name: 'Ada' }, options: { delayMs: 60_000, dedupe } };
+    const [first, second] = await dispatcher.dispatch(api, [request, request]);
+    expect(second!.accepted).toEqual({ id: first!.message.id, role: 'greet', state: 'delayed', deduplicated: true });
+    expect(first!.accepted.deduplicated).toBeUndefined();
+    const [otherTenant] = await dispatcher.dispatch({ kind: 'api', principal: principal('t', ['tasks:submit'], 'globex') }, [request]);
+    expect(otherTenant!.accepted.deduplicated).toBeUndefined();
+    expect(enqueued).toEqual([new Map([['greet', 1]]), new Map([['greet', 1]])]);
+    // A debounced task waits its window; the role bounds it like a delay.
+    expect(dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'x' }, options: { dedupe: { key: 'd', mode: 'debounce', ttlMs: 5000 } } }])[0]!).toMatchObject({
+      accepted: { state: 'delayed' },
+      options: { delay: 5000, deduplication: { id: JSON.stringify([null, 'd']), ttl: 5000, extend: true, replace: true } },
+    });
+  });
+
   it('re-adds a stored job without adding it twice, and without counting it again', async () => {
     const [task] = await dispatcher.dispatch(api, [{ role: 'greet', payload: { name: 'again' } }]);
     enqueued.length = 0;

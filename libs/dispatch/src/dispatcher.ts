@@ -2,7 +2,7 @@ import type { TaskMessage } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { MessageSigner } from '@taskyard/crypto';
 import type { RoleRegistry } from '@taskyard/roles';
-import type { QueuedJob, TaskStore } from '@taskyard/store';
+import type { Added, QueuedJob, TaskStore } from '@taskyard/store';
 import { MessagePreparer, type DispatchRequest, type PreparedTask } from './message-preparer';
 import type { Origin } from './origin';
 import { QueueDepthGuard } from './queue-depth-guard';
@@ -45,8 +45,7 @@ export class Dispatcher {
   async dispatch(origin: Origin, requests: readonly DispatchRequest[]): Promise<PreparedTask[]> {
     const tasks = this.prepare(origin, requests);
     await this.admit(tasks);
-    await this.enqueue(tasks);
-    return tasks;
+    return acceptedAs(tasks, await this.enqueue(tasks));
   }
 
   /** Refuses (FORBIDDEN) an API key that holds no submit scope at all, before any role is named. */
@@ -79,11 +78,11 @@ export class Dispatcher {
     return tasks.some(({ message }) => this.depthGuard.isLimited(message.role));
   }
 
-  /** Adds prepared (or stored) jobs to their queues. */
-  async enqueue(tasks: readonly QueuedJob[]): Promise<Map<string, number>> {
-    const counts = await this.deps.store.enqueue(tasks);
-    this.deps.onEnqueued?.(counts);
-    return counts;
+  /** Adds prepared (or stored) jobs to their queues; a deduplicated one answers the id of the task it duplicates. */
+  async enqueue(tasks: readonly QueuedJob[]): Promise<Added> {
+    const added = await this.deps.store.enqueue(tasks);
+    this.deps.onEnqueued?.(added.counts);
+    return added;
   }
 
   /**
@@ -98,6 +97,17 @@ export class Dispatcher {
   jobOf(message: TaskMessage): QueuedJob {
     return this.preparer.jobOf(message);
   }
+}
+
+/**
+ * The tasks as enqueued: one deduplicated against a queued task answers that task's id
+ * (`deduplicated: true`; its state is the one it was accepted with until the caller reads it).
+ */
+export function acceptedAs(tasks: readonly PreparedTask[], added: Added): PreparedTask[] {
+  return tasks.map((task, at) => {
+    const id = added.ids[at] ?? task.message.id;
+    return id === task.message.id ? task : { ...task, accepted: { ...task.accepted, id, deduplicated: true } };
+  });
 }
 
 /** How many tasks of each role `tasks` add. */

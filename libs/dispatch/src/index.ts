@@ -1,5 +1,5 @@
 /** @taskyard/dispatch: the one door into the queues, which every message goes through (see Dispatcher). */
-export { Dispatcher, type DispatcherDeps } from './dispatcher';
+export { acceptedAs, Dispatcher, type DispatcherDeps } from './dispatcher';
 export { MessagePreparer, type DispatchRequest, type MessagePreparerDeps, type PreparedTask } from './message-preparer';
 export { toTaskError } from './task-error';
 export { senderOf, sourceOf, type Origin } from './origin';

@@ -91,8 +91,8 @@ export class MessagePreparer {
     const payload = this.validate(role, request.payload, index);
     const taskOptions = this.checkLimits(role, origin.kind === 'api' ? request.options : this.checkOptions(request.options, index), index);
     const message = this.makeMessage(origin, role, payload, request.metadata, index);
-    const options = jobOptionsFor(role, message.id, this.deps.config.retention, taskOptions);
-    const state = (request.options?.delayMs ?? 0) > 0 ? 'delayed' : 'queued';
+    const options = jobOptionsFor(role, message.id, this.deps.config.retention, taskOptions, message.metadata.tenant);
+    const state = (options.delay ?? 0) > 0 ? 'delayed' : 'queued';
     return { message, options, accepted: { id: message.id, role: role.name, state } };
   }
 
@@ -133,6 +133,10 @@ export class MessagePreparer {
     }
     if (options?.delayMs !== undefined && options.delayMs > role.maxDelayMs) {
       problems.push({ field: field(index, 'options.delayMs'), message: `at most ${role.maxDelayMs} ms for role "${role.name}"` });
+    }
+    // A debounced task waits its window: it is a delay like any other.
+    if (options?.dedupe?.mode === 'debounce' && options.dedupe.ttlMs! > role.maxDelayMs) {
+      problems.push({ field: field(index, 'options.dedupe.ttlMs'), message: `at most ${role.maxDelayMs} ms for role "${role.name}" (a debounced task waits that long)` });
     }
     if (problems.length === 0) return options;
     throw new DispatchError(

@@ -20,7 +20,7 @@ export {
 } from './redis-safety';
 export { TaskyardKeys } from './taskyard-keys';
 export { LuaScripts, type LuaScriptFile, type WithScripts } from './scripts';
-export { RoleQueues, type QueuedJob } from './role-queues';
+export { RoleQueues, type Added, type QueuedJob } from './role-queues';
 export { NOT_STARTED_STATES, toTaskCounts, toTaskState } from './bullmq-states';
 export { jobOptionsFor, TASKYARD_BACKOFF, taskyardBackoffDelay, type JobBackoff } from './job-options';
 export { TaskStore } from './task-store';

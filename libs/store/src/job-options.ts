@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { RoleSettings, TaskOptions } from '@taskyard/contracts';
+import type { Dedupe, RoleSettings, TaskOptions } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 
 /**
@@ -27,17 +27,34 @@ export function jobOptionsFor(
   messageId: string,
   retention: TaskyardConfig['retention'],
   task: TaskOptions = {},
+  /** The message's tenant: a dedupe key is the tenant's own. */
+  tenant?: string | undefined,
 ): JobsOptions {
   const backoff: JobBackoff = { type: TASKYARD_BACKOFF, delay: role.backoff.delayMs, jitter: role.backoff.jitter };
+  const delay = task.delayMs || (task.dedupe?.mode === 'debounce' ? task.dedupe.ttlMs : undefined);
   return {
     jobId: messageId,
     attempts: task.attempts ?? role.attempts,
     backoff,
-    ...(task.delayMs ? { delay: task.delayMs } : {}),
+    ...(delay ? { delay } : {}),
+    ...(task.dedupe ? { deduplication: deduplicationOf(task.dedupe, tenant) } : {}),
     ...(task.priority ? { priority: task.priority } : {}),
     removeOnComplete: { age: retention.ageSeconds, count: retention.count },
     removeOnFail: { age: retention.ageSeconds, count: retention.count },
   };
+}
+
+/**
+ * BullMQ's deduplication for a task's dedupe option. The id is unambiguous per tenant (a tenant
+ * cannot meet another's keys) and lives in the role's queue, so it is per role too. Debounce
+ * replaces the pending (delayed) task and restarts its window; never `keepLastIfActive`, which
+ * would make a job of another message's data later.
+ */
+function deduplicationOf(dedupe: Dedupe, tenant: string | undefined): NonNullable<JobsOptions['deduplication']> {
+  const id = JSON.stringify([tenant ?? null, dedupe.key]);
+  if (dedupe.mode === 'simple') return { id };
+  if (dedupe.mode === 'throttle') return { id, ttl: dedupe.ttlMs! };
+  return { id, ttl: dedupe.ttlMs!, extend: true, replace: true };
 }
 
 /**

@@ -31,7 +31,7 @@ async function ids(role: string): Promise<string[]> {
 describe('RoleQueues.addAll', () => {
   it('adds jobs of several roles, with their ids, options and data, and counts them per role', async () => {
     const jobs = [job('audit'), job('notify'), job('audit', { delay: 60_000 }), job('notify', { priority: 3 })];
-    expect(await queues.addAll(jobs)).toEqual(new Map([['audit', 2], ['notify', 2]]));
+    expect(await queues.addAll(jobs)).toEqual({ counts: new Map([['audit', 2], ['notify', 2]]), ids: jobs.map((queued) => queued.message.id) });
     expect(await ids('audit')).toEqual([jobs[0]!.message.id, jobs[2]!.message.id].sort());
     expect(await ids('notify')).toEqual([jobs[1]!.message.id, jobs[3]!.message.id].sort());
     const delayed = await queues.get('audit').getJob(jobs[2]!.message.id);
@@ -45,6 +45,17 @@ describe('RoleQueues.addAll', () => {
     // BullMQ refuses a fractional priority before anything is sent.
     await expect(queues.addAll([job('audit'), job('notify', { priority: 1.5 }), job('audit')])).rejects.toThrow(/[Pp]riority/);
     expect({ audit: await ids('audit'), notify: await ids('notify') }).toEqual(before);
+  });
+
+  it('answers the id a deduplicated job met (one job or in a transaction) and counts only new jobs', async () => {
+    const deduplication = { id: 'same-key' };
+    const first = job('audit', { deduplication });
+    expect((await queues.addAll([first])).ids).toEqual([first.message.id]);
+    const lone = job('audit', { deduplication });
+    expect(await queues.addAll([lone])).toEqual({ counts: new Map(), ids: [first.message.id] });
+    const [other, duplicate] = [job('notify'), job('audit', { deduplication })];
+    expect(await queues.addAll([other, duplicate])).toEqual({ counts: new Map([['notify', 1]]), ids: [other.message.id, first.message.id] });
+    expect(await ids('audit')).not.toContain(duplicate.message.id);
   });
 
   it('adds a job whose id exists once (an Idempotency-Key retry re-adds what it stored)', async () => {

@@ -6,6 +6,24 @@ import { isCluster } from './redis-connection';
 import type { TaskyardKeys } from './taskyard-keys';
 
 /** A job exactly as it is (or will be) added to its role's queue; its id is the message id. */
+/** What an add did: how many new jobs each role got, and for each job the id BullMQ answered. */
+export interface Added {
+  /** New jobs per role (a deduplicated job is not one). */
+  counts: Map<string, number>;
+  /** For each job, in order: its own id, or the id of the job it was deduplicated against. */
+  ids: string[];
+}
+
+function addedOf(jobs: readonly QueuedJob[], answered: readonly (string | undefined)[]): Added {
+  const counts = new Map<string, number>();
+  const ids = jobs.map(({ message }, at) => {
+    const id = answered[at] ?? message.id;
+    if (id === message.id) counts.set(message.role, (counts.get(message.role) ?? 0) + 1);
+    return id;
+  });
+  return { counts, ids };
+}
+
 export interface QueuedJob {
   message: TaskMessage;
   options: JobsOptions;
@@ -65,12 +83,12 @@ export class RoleQueues {
    * every role's share is all or nothing, the whole is not (an Idempotency-Key retry adds what
    * is missing; a job whose id exists is not added twice). Resolves with how many went to each role.
    */
-  async addAll(jobs: readonly QueuedJob[]): Promise<Map<string, number>> {
+  async addAll(jobs: readonly QueuedJob[]): Promise<Added> {
     if (jobs.length === 1) {
       // The submit path: one job, one add.
       const [{ message, options }] = jobs as [QueuedJob];
-      await this.get(message.role).add(message.role, message, options);
-      return new Map([[message.role, 1]]);
+      const added = await this.get(message.role).add(message.role, message, options);
+      return addedOf(jobs, [added.id]);
     }
     const byRole = new Map<string, QueuedJob[]>();
     for (const job of jobs) {
@@ -79,11 +97,18 @@ export class RoleQueues {
       group.push(job);
     }
     const transactions = isCluster(this.connection) ? [...byRole.values()] : jobs.length > 0 ? [jobs] : [];
-    await Promise.all(transactions.map((group) => this.addInOneTransaction(group)));
-    return new Map([...byRole].map(([role, group]) => [role, group.length]));
+    const answered = new Map<QueuedJob, string | undefined>();
+    await Promise.all(
+      transactions.map(async (group) => {
+        const ids = await this.addInOneTransaction(group);
+        group.forEach((job, at) => answered.set(job, ids[at]));
+      }),
+    );
+    return addedOf(jobs, jobs.map((job) => answered.get(job)));
   }
 
-  private async addInOneTransaction(jobs: readonly QueuedJob[]): Promise<void> {
+  /** Adds `jobs` in one MULTI; resolves with the job id BullMQ answered for each (another's, for a deduplicated one). */
+  private async addInOneTransaction(jobs: readonly QueuedJob[]): Promise<(string | undefined)[]> {
     const client = await this.get(jobs[0]!.message.role).client;
     // ioredis buffers a transaction's commands until exec(): nothing is sent before.
     const multi = client.multi();
@@ -100,6 +125,8 @@ export class RoleQueues {
     const results = await multi.exec();
     if (!results) throw new Error('the transaction adding the jobs was discarded');
     for (const [err] of results) if (err) throw err;
+    // One add script per job, in order (Job.addJob queues exactly one command).
+    return results.length === jobs.length ? results.map(([, id]) => (typeof id === 'string' ? id : undefined)) : jobs.map(() => undefined);
   }
 
   /** A role's jobs by task state (one script call). */

@@ -3,7 +3,7 @@ import { deadLetterPath, parseMessageRecord, roleOfTaskId, type TaskView } from 
 import { applyCancellation } from './cancelled-view';
 import { MessageRecords } from './message-records';
 import type { RedisClient } from './redis-client';
-import type { QueuedJob, RoleQueues } from './role-queues';
+import type { Added, QueuedJob, RoleQueues } from './role-queues';
 import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
 import { toTaskView } from './task-view';
@@ -29,7 +29,7 @@ export class TaskStore {
   }
 
   /** Adds signed messages to their queues (see RoleQueues.addAll); resolves with how many went to each role. */
-  enqueue(jobs: readonly QueuedJob[]): Promise<Map<string, number>> {
+  enqueue(jobs: readonly QueuedJob[]): Promise<Added> {
     return this.queues.addAll(jobs);
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Principal, PublishBody, Published, SubmitTaskBody, TaskAccepted } from '@taskyard/contracts';
-import type { Dispatcher, DispatchRequest, PreparedTask } from '@taskyard/dispatch';
-import type { RedisClient } from '@taskyard/store';
+import { DispatchError, type Principal, type PublishBody, type Published, type SubmitTaskBody, type TaskAccepted } from '@taskyard/contracts';
+import { acceptedAs, type Dispatcher, type DispatchRequest, type PreparedTask } from '@taskyard/dispatch';
+import type { RedisClient, TaskStore } from '@taskyard/store';
 import { withRedis } from '../../errors/redis-guard';
 import { requestFingerprint, type IdempotencyLedger } from './idempotency-ledger';
 
@@ -15,6 +15,8 @@ export interface TaskSubmissionDeps {
   dispatcher: Dispatcher;
   ledger: IdempotencyLedger;
   redis: RedisClient;
+  /** Reads a deduplicated task's state for the answer. */
+  store: TaskStore;
 }
 
 /**
@@ -28,12 +30,12 @@ export class TaskSubmission {
   /** `idempotencyKey`: the request's Idempotency-Key, if any (see IdempotencyLedger). */
   async submitOne(body: SubmitTaskBody, principal: Principal, idempotencyKey?: string): Promise<Submission<TaskAccepted>> {
     const tasks = this.deps.dispatcher.prepare({ kind: 'api', principal }, [request(body)]);
-    return this.submit('submit-task', body, principal.keyId, idempotencyKey, tasks, tasks[0]!.accepted);
+    return this.submit('submit-task', body, principal.keyId, idempotencyKey, tasks, (accepted) => accepted[0]!);
   }
 
   async submitBatch(bodies: readonly SubmitTaskBody[], principal: Principal, idempotencyKey?: string): Promise<Submission<TaskAccepted[]>> {
     const tasks = this.deps.dispatcher.prepare({ kind: 'api', principal }, bodies.map(request), { batch: true });
-    return this.submit('submit-batch', bodies, principal.keyId, idempotencyKey, tasks, tasks.map((task) => task.accepted));
+    return this.submit('submit-batch', bodies, principal.keyId, idempotencyKey, tasks, (accepted) => accepted);
   }
 
   /**
@@ -46,7 +48,7 @@ export class TaskSubmission {
     const correlationId = body.metadata?.correlationId ?? randomUUID();
     const requests = this.deps.dispatcher.topicRequests(topic, { payload: body.payload, metadata: { ...body.metadata, correlationId } });
     const tasks = this.deps.dispatcher.prepare({ kind: 'api', principal }, requests);
-    return this.submit('publish', { topic, body }, principal.keyId, idempotencyKey, tasks, { topic, correlationId, tasks: tasks.map((task) => task.accepted) });
+    return this.submit('publish', { topic, body }, principal.keyId, idempotencyKey, tasks, (accepted) => ({ topic, correlationId, tasks: accepted }));
   }
 
   private async submit<R>(
@@ -55,16 +57,25 @@ export class TaskSubmission {
     keyId: string,
     idempotencyKey: string | undefined,
     tasks: readonly PreparedTask[],
-    response: R,
+    respond: (accepted: TaskAccepted[]) => R,
   ): Promise<Submission<R>> {
     const { dispatcher, ledger, redis } = this.deps;
     if (idempotencyKey === undefined) {
-      await withRedis(redis, async () => {
+      const accepted = await withRedis(redis, async () => {
         await dispatcher.admit(tasks);
-        await dispatcher.enqueue(tasks);
+        return this.withStates(acceptedAs(tasks, await dispatcher.enqueue(tasks)));
       });
-      return { response, replayed: false };
+      return { response: respond(accepted), replayed: false };
     }
+    // The ledger answers a retry with the 202 it stored before enqueueing: it cannot know what a
+    // dedupe will answer. Both are about duplicates; a request takes one of them.
+    const deduped = tasks.findIndex((task) => task.options.deduplication !== undefined);
+    if (deduped !== -1) {
+      throw new DispatchError('INVALID', 'an Idempotency-Key and options.dedupe do not go together: dedupe already answers a repeated task with the queued one', [
+        { field: tasks.length === 1 ? 'options.dedupe' : `tasks.${deduped}.options.dedupe`, message: 'leave it out, or send no Idempotency-Key' },
+      ]);
+    }
+    const response = respond(tasks.map((task) => task.accepted));
     return ledger.submit({
       apiKeyId: keyId,
       idempotencyKey,
@@ -75,6 +86,17 @@ export class TaskSubmission {
       enqueue: () => dispatcher.enqueue(tasks).then(() => undefined),
       redrive: (jobs) => dispatcher.redrive(jobs),
     });
+  }
+
+  /** A deduplicated task answers the state of the task it duplicates (one read, on that path only). */
+  private async withStates(tasks: readonly PreparedTask[]): Promise<TaskAccepted[]> {
+    return Promise.all(
+      tasks.map(async ({ accepted }) => {
+        if (!accepted.deduplicated) return accepted;
+        const view = await this.deps.store.read(accepted.id);
+        return view ? { ...accepted, state: view.state } : accepted;
+      }),
+    );
   }
 }
 

@@ -42,14 +42,15 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
         tags: ['tasks'],
         summary: 'Submit a task to a role',
         body: SubmitTaskBodySchema,
-        response: { 202: TaskAcceptedSchema, ...submitErrors },
+        response: { 200: TaskAcceptedSchema, 202: TaskAcceptedSchema, ...submitErrors },
       },
       config: documentedRoute({ body: documentedBody, idempotencyKey: true }),
     },
     async (request, reply) => {
       const { response: accepted, replayed } = await submission.submitOne(request.body, request.principal!, idempotencyKeyOf(request.headers));
       if (replayed) void reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
-      void reply.status(202).header('location', `/v1/tasks/${accepted.id}`);
+      // A duplicate (options.dedupe) enqueued nothing: 200 with the task already there.
+      void reply.status(accepted.deduplicated ? 200 : 202).header('location', `/v1/tasks/${accepted.id}`);
       return accepted;
     },
   );
