@@ -6,15 +6,18 @@ import { cancel, snooze, topicName, type AnyRole, type AnyTopic, type HandlerOut
 import { ledgerTimings, type OnceClaims, type RedisClient } from '@taskyard/store';
 import { runOnce } from './once/run-once';
 import type { Attempt } from './pipeline/attempt';
+import type { RolePools } from './pools/role-pools';
 
 export interface ContextDeps {
   dispatcher: Dispatcher;
   redis: RedisClient;
   config: TaskyardConfig;
   onceClaims: OnceClaims;
+  /** The roles' pooled resources (ctx.use). */
+  pools: RolePools;
 }
 
-type Methods = Pick<TaskContext, 'once' | 'progress' | 'send' | 'publish' | 'snooze' | 'cancel'>;
+type Methods = Pick<TaskContext, 'once' | 'progress' | 'send' | 'publish' | 'snooze' | 'cancel' | 'use'>;
 
 /**
  * The context one attempt's handler receives. Its follow-up messages go through the dispatcher
@@ -69,6 +72,10 @@ class AttemptContext implements TaskContext {
     return this.bound().publish;
   }
 
+  get use(): TaskContext['use'] {
+    return this.bound().use;
+  }
+
   get snooze(): TaskContext['snooze'] {
     return snooze;
   }
@@ -87,12 +94,14 @@ class AttemptContext implements TaskContext {
       progress: (value: number | object): Promise<void> => this.current.job.updateProgress(value),
       send: (async (target: AnyRole | string, payload: unknown, options: SendOptions = {}): Promise<{ id: TaskId }> => {
         const [task] = await this.dispatch(() => [{ role: typeof target === 'string' ? target : target.name, payload, options }]);
-        return { id: task!.message.id };
+        // A deduplicated send answers the task it met.
+        return { id: task!.accepted.id };
       }) as TaskContext['send'],
       publish: (async (topic: AnyTopic | string, payload: unknown, options: SendOptions = {}): Promise<Published> => {
         const tasks = await this.dispatch(() => this.deps.dispatcher.topicRequests(topicName(topic), { payload, options }));
-        return { tasks: tasks.map(({ message }) => ({ id: message.id, role: message.role })) };
+        return { tasks: tasks.map(({ accepted }) => ({ id: accepted.id, role: accepted.role })) };
       }) as TaskContext['publish'],
+      use: <T, R>(name: string, fn: (resource: T) => R | Promise<R>): Promise<R> => this.deps.pools.use(this.role.name, name, fn),
       snooze: (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason),
       cancel: (reason: string): HandlerOutcome => cancel(reason),
     });

@@ -1,3 +1,4 @@
+import { RolePools } from './pools/role-pools';
 import { hostname } from 'node:os';
 import type { TaskyardConfig } from '@taskyard/config';
 import { MessageSigner } from '@taskyard/crypto';
@@ -41,6 +42,7 @@ export class WorkerRuntime {
   private readonly workers: TaskyardWorker[];
   private readonly queues: RoleQueues;
   private readonly isolated: IsolatedRoles;
+  private readonly pools: RolePools;
   private readonly notifier: Notifier;
   private readonly circuits: Circuits;
   private closing: Promise<void> | undefined;
@@ -70,6 +72,7 @@ export class WorkerRuntime {
     const cancellations = new Cancellations(store.records, keys, logger);
     cancellations.attach(this.notifier);
     const roles = config.roles.map((name) => registry.get(name)!);
+    this.pools = new RolePools(roles, this.metrics.registry, logger);
     this.circuits = new Circuits({ roles, redis: this.redis, keys, queues: this.queues, logger, registry: this.metrics.registry, replica: workerName });
     this.circuits.attach(this.notifier);
     const deps = {
@@ -85,7 +88,7 @@ export class WorkerRuntime {
       deadLetters: new DeadLetterStore(this.redis, keys, config.deadLetterTtlMs),
       isolated: this.isolated,
       circuits: this.circuits,
-      context: { dispatcher: new Dispatcher({ registry, store, signer, config }), redis: this.redis, config, onceClaims: new OnceClaims(this.redis, keys) },
+      context: { dispatcher: new Dispatcher({ registry, store, signer, config }), redis: this.redis, config, onceClaims: new OnceClaims(this.redis, keys), pools: this.pools },
     };
     this.workers = roles.map((role) => createRoleWorker(role, deps));
   }
@@ -116,6 +119,8 @@ export class WorkerRuntime {
       await Promise.all(this.workers.map((worker) => worker.close()));
       // After the workers: an isolated role's active tasks still need their child processes.
       await this.isolated.close();
+      // After the workers too: their finished tasks have given every resource back.
+      await this.pools.drain();
       await this.notifier.close();
       this.circuits.close();
       await this.queues.close();

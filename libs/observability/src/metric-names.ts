@@ -15,6 +15,9 @@ export const METRIC = Object.freeze({
   httpRequests: 'taskyard_http_requests_total',
   httpDuration: 'taskyard_http_request_duration_seconds',
   authRefusals: 'taskyard_auth_refusals_total',
+  poolResources: 'taskyard_pool_resources',
+  poolWait: 'taskyard_pool_wait_seconds',
+  poolTimeouts: 'taskyard_pool_timeouts_total',
   apiKeysFileOk: 'taskyard_api_keys_file_ok',
   messagesRefused: 'taskyard_messages_refused_total',
 });

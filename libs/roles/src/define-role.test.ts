@@ -19,6 +19,17 @@ describe('defineRole', () => {
     expect(() => defineRole({ name: 'Bad:Name', description: 'd', input: z.object({}), handler })).toThrow(/role "Bad:Name"/);
   });
 
+  it('checks a role’s pools at definition: names, bounds, functions; none for an isolated role', () => {
+    const pool = { create: async () => ({}), max: 2, acquireTimeoutMs: 1000 };
+    expect(defineRole({ name: 'db', description: 'd', input: z.object({}), handler, pools: { main: pool } }).pools).toEqual({ main: pool });
+    expect(() => defineRole({ name: 'db', description: 'd', input: z.object({}), handler, pools: { main: { ...pool, min: 3 }, Bad: pool } })).toThrow(
+      /role "db" has invalid settings: pools\.main\.min: min must not exceed max; pools\.Bad: a pool name/,
+    );
+    expect(() => defineRole({ name: 'db', description: 'd', input: z.object({}), handler, pools: { main: { ...pool, max: 0, acquireTimeoutMs: 0 } } })).toThrow(/pools\.main\.max: .*pools\.main\.acquireTimeoutMs/);
+    expect(() => defineRole({ name: 'db', description: 'd', input: z.object({}), handler, pools: { main: { ...pool, create: 'nope' as never } } })).toThrow(/pools\.main\.create/);
+    expect(() => defineRole({ name: 'db', description: 'd', input: z.object({}), handler, isolated: true, pools: { main: pool } })).toThrow(/an isolated role cannot declare pools/);
+  });
+
   it('registers each name once and applies deployment settings with validation', () => {
     const a = defineRole({ name: 'a', description: 'd', input: z.object({}), handler });
     expect(() => new RoleRegistry([a, a])).toThrow(/registered twice/);

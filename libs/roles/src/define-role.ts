@@ -7,6 +7,7 @@ import {
   type TaskMessage,
 } from '@taskyard/contracts';
 import type { HandlerOutcome } from './outcomes';
+import { poolProblems, type AnyPoolSpec } from './pools';
 import type { TaskContext } from './task-context';
 import { topicName, type AnyTopic } from './topics';
 
@@ -21,6 +22,8 @@ export interface RoleDefinition<N extends string = string, I extends z.ZodType =
   readonly input: I;
   readonly output: O | undefined;
   readonly handler: RoleHandler<z.output<I>, z.input<O>>;
+  /** Pooled resources its handlers borrow with `ctx.use(name, fn)`, by name. */
+  readonly pools: Readonly<Record<string, AnyPoolSpec>>;
 }
 
 /** Any role, whatever its name and schemas. */
@@ -34,6 +37,8 @@ export interface RoleSpec<N extends string, I extends z.ZodType, O extends z.Zod
   output?: O;
   /** Topics it subscribes to, by name or definition (a deployment may replace them: ROLE_<ROLE>_TOPICS). */
   topics?: readonly (string | AnyTopic)[];
+  /** Pooled resources its handlers borrow with `ctx.use(name, fn)` (not for isolated roles). */
+  pools?: Readonly<Record<string, AnyPoolSpec>>;
   handler: RoleHandler<z.output<I>, z.input<O>>;
 }
 
@@ -64,8 +69,11 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
     ...(spec.acceptFrom ? { acceptFrom: spec.acceptFrom } : {}),
     ...(spec.topics ? { topics: spec.topics.map(topicName) } : {}),
   });
-  if (!settings.success) {
-    const problems = settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const problems = settings.success ? [] : settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  problems.push(...poolProblems(spec.pools ?? {}));
+  // An isolated role's handler runs in child processes that each would hold a pool of their own.
+  if (spec.isolated && Object.keys(spec.pools ?? {}).length > 0) problems.push('pools: an isolated role cannot declare pools');
+  if (!settings.success || problems.length > 0) {
     throw new Error(`role "${spec.name}" has invalid settings: ${problems.join('; ')}`);
   }
   return Object.freeze({
@@ -76,6 +84,7 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
     input: spec.input,
     output: spec.output,
     handler: spec.handler,
+    pools: Object.freeze({ ...spec.pools }),
   });
 }
 

@@ -7,6 +7,7 @@ export { RoleRegistry } from './role-registry';
 export type { PayloadOf, Published, SendOptions, TaskContext, TopicPayloadOf } from './task-context';
 export { cancel, MAX_SNOOZES, outcomeOf, parseRetryAfter, snooze, type HandlerOutcome } from './outcomes';
 export { defineTopic, topicName, type AnyTopic, type TopicDefinition } from './topics';
+export { type AnyPoolSpec, type PoolSpec } from './pools';
 export { effectiveRoles } from './effective-roles';
 export { loadRoleRegistry } from './role-modules';
 // The errors a handler throws, so role modules need this package only.

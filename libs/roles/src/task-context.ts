@@ -11,6 +11,8 @@ export interface SendOptions {
   delayMs?: number;
   /** 1 is the highest priority; tasks without one go before prioritised ones. */
   priority?: number;
+  /** Enqueue no duplicate (see README, "Deduplication"): `send` then returns the queued task's id. */
+  dedupe?: { key: string; mode: 'simple' | 'throttle' | 'debounce'; ttlMs?: number };
 }
 
 /** The payload a role takes: its input schema's input type. */
@@ -61,6 +63,12 @@ export interface TaskContext {
    * task fails permanently (EFFECT_IN_DOUBT) rather than risk doing it twice.
    */
   once<T>(key: string, fn: () => T | Promise<T>): Promise<T>;
+  /**
+   * Borrows a resource of the role's pool `name` for `fn` and returns it to the pool after, also
+   * when `fn` throws. Waits at most the pool's `acquireTimeoutMs` (then the attempt fails with a
+   * transient POOL_TIMEOUT); a pool the role does not declare fails it permanently (UNKNOWN_POOL).
+   */
+  use<T, R>(name: string, fn: (resource: T) => R | Promise<R>): Promise<R>;
   /** `return ctx.snooze(ms)`: run again after `ms` without spending an attempt (see HandlerOutcome). */
   snooze(delayMs: number, reason?: string): HandlerOutcome;
   /** `return ctx.cancel(reason)`: end the task now as cancelled (see HandlerOutcome). */

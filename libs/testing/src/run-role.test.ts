@@ -36,6 +36,21 @@ describe('runRole: a role handler run in a unit test, without Redis', () => {
     expect(run.logs).toEqual([expect.objectContaining({ msg: 'charging', orderId: 'o-1', role: 'checkout', taskId: run.message.id, correlationId: 'order-1' })]);
   });
 
+  it('lends a pooled resource made by the pool’s own create, destroyed after the use', async () => {
+    const lifecycle: string[] = [];
+    const lookup = defineRole({
+      name: 'lookup',
+      description: 'd',
+      input: z.object({ key: z.string() }),
+      pools: { db: { create: async () => (lifecycle.push('create'), { get: (key: string) => `value of ${key}` }), destroy: () => void lifecycle.push('destroy'), max: 1, acquireTimeoutMs: 100 } },
+      handler: async ({ payload }, ctx) => ctx.use('db', (db: { get: (key: string) => string }) => db.get(payload.key)),
+    });
+    expect(await runRole(lookup, { key: 'k' })).toMatchObject({ outcome: 'completed', result: 'value of k', used: ['db'] });
+    expect(lifecycle).toEqual(['create', 'destroy']);
+    const wrong = defineRole({ name: 'wrong', description: 'd', input: z.object({}), handler: async (_message, ctx) => ctx.use('db', () => 1) });
+    expect(await runRole(wrong, {})).toMatchObject({ outcome: 'failed', error: { code: 'UNKNOWN_POOL', class: 'permanent' } });
+  });
+
   it('returns an effect that already happened without running it again', async () => {
     const run = await runRole(checkout, { orderId: 'o-2', amount: 5 }, { roles, onceDone: { charge: 3 } });
     expect(run).toMatchObject({ outcome: 'completed', result: { charged: 3 }, once: [{ key: 'charge', ran: false, result: 3 }] });

@@ -6,6 +6,7 @@ import {
   errorClassOf,
   errorCodeOf,
   newTaskId,
+  PermanentTaskError,
   SchemaError,
   SIGNATURE_ALGORITHM,
   TASK_SCHEMA_VERSION,
@@ -77,6 +78,8 @@ export interface RoleRun {
   /** The error, when failed or cancelled; `willRetry` as the worker would decide it. */
   error?: { code: string; class: ErrorClass; message: string; willRetry: boolean; retryAfterMs?: number };
   snooze?: { delayMs: number; reason: string | undefined };
+  /** The pools the handler borrowed from (`ctx.use`), in order. */
+  used: string[];
   /** The message the handler got (frozen, its payload parsed by the role's schema). */
   message: TaskMessage;
   sent: SentMessage[];
@@ -110,7 +113,7 @@ export async function runRole<R extends AnyRole>(role: R, payload: PayloadOf<R>,
   const message = makeMessage(role.name, parsed.success ? parsed.data : payload, options);
   const attempt = options.attempt ?? 1;
   const maxAttempts = options.maxAttempts ?? role.attempts;
-  const run: RoleRun = { outcome: 'completed', message, sent: [], published: [], progress: [], once: [], logs };
+  const run: RoleRun = { outcome: 'completed', message, sent: [], published: [], progress: [], once: [], used: [], logs };
   const fail = (err: unknown): RoleRun => {
     const error = err instanceof Error ? err : new Error(String(err));
     const errorClass = errorClassOf(error);
@@ -225,6 +228,22 @@ class TestContext implements TaskContext {
     this.run.published.push({ topic: name, payload, options, tasks });
     return { tasks };
   }) as TaskContext['publish'];
+
+  /**
+   * A pooled resource without a pool: each use makes one with the pool's `create` and destroys it
+   * after (validate is not run). Recorded in the run's `used`.
+   */
+  readonly use = async <T, R>(name: string, fn: (resource: T) => R | Promise<R>): Promise<R> => {
+    const pool = this.role.pools[name];
+    if (!pool) throw new PermanentTaskError(`role "${this.role.name}" declares no pool "${name}"`, 'UNKNOWN_POOL');
+    const resource = (await pool.create()) as T;
+    this.run.used.push(name);
+    try {
+      return await fn(resource);
+    } finally {
+      await pool.destroy?.(resource);
+    }
+  };
 
   readonly snooze = (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason);
 

@@ -1,6 +1,6 @@
 import type { TaskId, TaskMessage } from '@taskyard/contracts';
 import type { Logger } from '@taskyard/observability';
-import { cancel, snooze, type HandlerOutcome, type Published, type SendOptions, type TaskContext } from '@taskyard/roles';
+import { cancel, PermanentTaskError, snooze, type HandlerOutcome, type Published, type SendOptions, type TaskContext } from '@taskyard/roles';
 import { createRedisConnection, OnceClaims, TaskyardKeys, type LedgerTimings, type RedisClient, type RedisTarget } from '@taskyard/store';
 import { runOnce } from '../once/run-once';
 import type { ForwardedCall } from './protocol';
@@ -49,6 +49,11 @@ export class ChildTaskContext implements TaskContext {
 
   readonly publish = (async (topic: string | { name: string }, payload: unknown, options: SendOptions = {}): Promise<Published> =>
     (await this.resources.call({ method: 'publish', args: [typeof topic === 'string' ? topic : topic.name, payload, options] })) as Published) as TaskContext['publish'];
+
+  /** Isolated roles declare no pools (defineRole refuses them). */
+  readonly use = async (name: string): Promise<never> => {
+    throw new PermanentTaskError(`an isolated role has no pools ("${name}")`, 'UNKNOWN_POOL');
+  };
 
   readonly snooze = (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason);
 
