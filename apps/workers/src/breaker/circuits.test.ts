@@ -63,6 +63,7 @@ const stateOf = async () => (await readCircuitStates(redis, keys, [role, plain])
 /** Replica a's own view of the circuit (its gauge: 0 closed, 1 half-open, 2 open). */
 const viewOfA = async () => (await replicaA.metrics.getSingleMetric('taskyard_circuit_state')!.get()).values.find((value) => value.labels['role'] === 'flaky')?.value;
 /** The reset timeout has passed: the shared circuit and replica a's own say half-open. */
+const viewOfB = async () => (await replicaB.metrics.getSingleMetric('taskyard_circuit_state')!.get()).values.find((value) => value.labels['role'] === 'flaky')?.value;
 const halfOpen = async () => (await stateOf()) === 'half-open' && (await viewOfA()) === 1;
 
 describe('circuits shared by two replicas', () => {
@@ -127,7 +128,9 @@ describe('circuits shared by two replicas', () => {
     expect(await stateOf()).toBe('half-open');
     expect(await redis.exists(keys.breakerProbe('flaky'))).toBe(0);
 
-    // The next task probes, and its success closes the circuit.
+    // The next task probes, and its success closes the circuit: on replica b once b too is half-open
+    // (each replica leaves open on its own reset timer; under load b's can come after a's).
+    await expect.poll(viewOfB, { timeout: 5000 }).toBe(1);
     expect(await outcome(b.guard('flaky')(succeed))).toBe('ok');
     await expect.poll(stateOf).toBe('closed');
   });
