@@ -214,6 +214,10 @@ describe('the dispatcher: enqueueing', () => {
     const [otherTenant] = await dispatcher.dispatch({ kind: 'api', principal: principal('t', ['tasks:submit'], 'globex') }, [request]);
     expect(otherTenant!.accepted.deduplicated).toBeUndefined();
     expect(enqueued).toEqual([new Map([['greet', 1]]), new Map([['greet', 1]])]);
+    expect(refusal(() => dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'x' }, options: { delayMs: 1000, dedupe: { key: 'd', mode: 'debounce', ttlMs: 5000 } } }]))).toMatchObject({
+      code: 'INVALID',
+      details: [{ field: 'options.delayMs' }],
+    });
     // A debounced task waits its window; the role bounds it like a delay.
     expect(dispatcher.prepare(api, [{ role: 'greet', payload: { name: 'x' }, options: { dedupe: { key: 'd', mode: 'debounce', ttlMs: 5000 } } }])[0]!).toMatchObject({
       accepted: { state: 'delayed' },

@@ -134,7 +134,10 @@ export class MessagePreparer {
     if (options?.delayMs !== undefined && options.delayMs > role.maxDelayMs) {
       problems.push({ field: field(index, 'options.delayMs'), message: `at most ${role.maxDelayMs} ms for role "${role.name}"` });
     }
-    // A debounced task waits its window: it is a delay like any other.
+    // A debounced task waits its window: that is its delay, so it takes no other.
+    if (options?.dedupe?.mode === 'debounce' && options.delayMs !== undefined) {
+      problems.push({ field: field(index, 'options.delayMs'), message: 'a debounced task waits its dedupe window (ttlMs): leave delayMs out' });
+    }
     if (options?.dedupe?.mode === 'debounce' && options.dedupe.ttlMs! > role.maxDelayMs) {
       problems.push({ field: field(index, 'options.dedupe.ttlMs'), message: `at most ${role.maxDelayMs} ms for role "${role.name}" (a debounced task waits that long)` });
     }

@@ -31,7 +31,8 @@ export function jobOptionsFor(
   tenant?: string | undefined,
 ): JobsOptions {
   const backoff: JobBackoff = { type: TASKYARD_BACKOFF, delay: role.backoff.delayMs, jitter: role.backoff.jitter };
-  const delay = task.delayMs || (task.dedupe?.mode === 'debounce' ? task.dedupe.ttlMs : undefined);
+  // A debounced task waits its window (the dispatcher refuses a delayMs beside it).
+  const delay = task.dedupe?.mode === 'debounce' ? task.dedupe.ttlMs : task.delayMs;
   return {
     jobId: messageId,
     attempts: task.attempts ?? role.attempts,

@@ -89,6 +89,45 @@ describe('role pools', () => {
     expect([...destroyed].sort()).toEqual([1, 2]);
   });
 
+  it('replaces a resource whose validate throws, instead of failing the process', async () => {
+    const { pools, made, destroyed } = connections({
+      validate: (connection) => {
+        if (connection.n === 1) throw new Error('ping failed');
+        return true;
+      },
+    });
+    expect(await pools.use('pooled', 'db', (connection: Connection) => connection.n)).toBe(2);
+    expect({ made, destroyed }).toEqual({ made: [1, 2], destroyed: [1] });
+    await pools.drain();
+  });
+
+  it('names the create failure in the POOL_TIMEOUT of a pool that cannot make resources (and does not spin)', async () => {
+    let tries = 0;
+    const { pools } = connections({
+      create: async () => {
+        tries += 1;
+        throw new Error('no DATABASE_URL');
+      },
+      acquireTimeoutMs: 600,
+    });
+    await expect(pools.use('pooled', 'db', () => 1)).rejects.toMatchObject({ code: 'POOL_TIMEOUT', message: expect.stringContaining('no DATABASE_URL') });
+    // Each failed create waits before the next: a handful of tries in 600 ms, not a loop that starves the timer.
+    expect(tries).toBeGreaterThan(0);
+    expect(tries).toBeLessThan(10);
+    await pools.drain(100);
+  });
+
+  it('bounds the drain: a resource still borrowed after the bound is left, the idle ones destroyed', async () => {
+    const { pools, made, destroyed } = connections({ max: 2, min: 2 });
+    let borrowed!: () => void;
+    const started = new Promise<void>((resolve) => (borrowed = resolve));
+    void pools.use('pooled', 'db', () => (borrowed(), new Promise<never>(() => undefined)));
+    await started;
+    await pools.drain(200);
+    expect(made).toHaveLength(2);
+    expect(destroyed).toHaveLength(1);
+  });
+
   it('fails a borrow from a pool the role does not declare permanently', async () => {
     const { pools } = connections();
     await expect(pools.use('pooled', 'cache', () => 1)).rejects.toMatchObject({ code: 'UNKNOWN_POOL', errorClass: 'permanent' });

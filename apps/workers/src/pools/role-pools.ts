@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createPool, type Pool } from 'generic-pool';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { PermanentTaskError, TransientTaskError } from '@taskyard/contracts';
@@ -13,15 +14,31 @@ import type { AnyPoolSpec, AnyRole } from '@taskyard/roles';
  * is destroyed and replaced. `drain` (at shutdown, once the workers are done) waits for borrowed
  * resources to come back and destroys every resource.
  */
+/** How long a failed create waits before it lets the pool try again (generic-pool retries at once: a create failing without I/O would spin). */
+const CREATE_RETRY_DELAY_MS = 250;
+/** How long a shutdown waits for borrowed resources (a handler past its timeout may still hold one) before it destroys what is idle and goes on. */
+export const POOL_DRAIN_TIMEOUT_MS = 10_000;
+
+interface Entry {
+  pool: Pool<unknown>;
+  spec: AnyPoolSpec;
+  /** The last create failure, named in a POOL_TIMEOUT so a borrower learns why there was no resource. */
+  lastCreateError: Error | undefined;
+}
+
 export class RolePools {
-  private readonly pools = new Map<string, Map<string, { pool: Pool<unknown>; spec: AnyPoolSpec }>>();
+  private readonly pools = new Map<string, Map<string, Entry>>();
   private readonly waits: Histogram<'role' | 'pool'>;
   private readonly timeouts: Counter<'role' | 'pool'>;
 
   constructor(roles: readonly AnyRole[], registry: Registry, private readonly logger: Logger) {
     for (const role of roles) {
-      const byName = new Map<string, { pool: Pool<unknown>; spec: AnyPoolSpec }>();
-      for (const [name, spec] of Object.entries(role.pools)) byName.set(name, { pool: this.create(role.name, name, spec), spec });
+      const byName = new Map<string, Entry>();
+      for (const [name, spec] of Object.entries(role.pools)) {
+        const entry: Entry = { pool: undefined as never, spec, lastCreateError: undefined };
+        entry.pool = this.create(role.name, name, entry);
+        byName.set(name, entry);
+      }
       if (byName.size > 0) this.pools.set(role.name, byName);
     }
     const pools = this.pools;
@@ -67,7 +84,8 @@ export class RolePools {
     } catch (err) {
       if ((err as Error).name !== 'TimeoutError') throw err;
       this.timeouts.labels(role, name).inc();
-      throw new TransientTaskError(`pool "${name}" of role "${role}" had no free resource within ${entry.spec.acquireTimeoutMs} ms (${pool.borrowed} borrowed, max ${pool.max})`, 'POOL_TIMEOUT', { cause: err });
+      const why = entry.lastCreateError ? `; the last attempt to create one failed: ${entry.lastCreateError.message}` : '';
+      throw new TransientTaskError(`pool "${name}" of role "${role}" had no free resource within ${entry.spec.acquireTimeoutMs} ms (${pool.borrowed} borrowed, max ${pool.max})${why}`, 'POOL_TIMEOUT', { cause: entry.lastCreateError ?? err });
     } finally {
       waited();
     }
@@ -78,24 +96,55 @@ export class RolePools {
     }
   }
 
-  /** Waits for borrowed resources to come back, then destroys every resource; safe to call twice. */
-  async drain(): Promise<void> {
+  /**
+   * Waits for borrowed resources to come back (at most `timeoutMs`: a handler past its timeout may
+   * still hold one), then destroys every idle resource; what is still out is logged. Safe to call twice.
+   */
+  async drain(timeoutMs = POOL_DRAIN_TIMEOUT_MS): Promise<void> {
     await Promise.all(
-      [...this.pools.values()].flatMap((byName) => [...byName.values()]).map(async ({ pool }) => {
-        await pool.drain();
+      [...this.pools].flatMap(([role, byName]) => [...byName].map(([name, { pool }]) => ({ role, name, pool }))).map(async ({ role, name, pool }) => {
+        const timer = new AbortController();
+        const drained = pool.drain().then(() => true);
+        const bounded = await Promise.race([drained, sleep(timeoutMs, false, { signal: timer.signal }).catch(() => false)]);
+        // The bound's timer goes once the drain is done, so it does not hold the process up.
+        timer.abort();
+        if (!bounded) this.logger.warn({ role, pool: name, borrowed: pool.borrowed }, 'shutting down with pooled resources still borrowed: destroying the idle ones only');
         await pool.clear();
       }),
     );
   }
 
-  private create(role: string, name: string, spec: AnyPoolSpec): Pool<unknown> {
+  private create(role: string, name: string, entry: Entry): Pool<unknown> {
+    const { spec } = entry;
     const pool = createPool(
       {
-        create: () => spec.create(),
+        create: async () => {
+          try {
+            const resource = await spec.create();
+            entry.lastCreateError = undefined;
+            return resource;
+          } catch (err) {
+            entry.lastCreateError = err instanceof Error ? err : new Error(String(err));
+            await sleep(CREATE_RETRY_DELAY_MS);
+            throw err;
+          }
+        },
         destroy: async (resource) => {
           await spec.destroy?.(resource);
         },
-        ...(spec.validate ? { validate: async (resource: unknown) => Boolean(await spec.validate!(resource)) } : {}),
+        // A validate that throws says the resource is no good (generic-pool would leave the rejection unhandled).
+        ...(spec.validate
+          ? {
+              validate: async (resource: unknown) => {
+                try {
+                  return Boolean(await spec.validate!(resource));
+                } catch (err) {
+                  this.logger.warn({ err, role, pool: name }, 'a pooled resource failed validation by throwing: replaced');
+                  return false;
+                }
+              },
+            }
+          : {}),
       },
       { min: spec.min ?? 0, max: spec.max, acquireTimeoutMillis: spec.acquireTimeoutMs, testOnBorrow: spec.validate !== undefined, autostart: true },
     );
