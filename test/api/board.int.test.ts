@@ -1,12 +1,8 @@
 import { resolve } from 'node:path';
-import type { Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REDACTED } from '../../apps/api/src/plugins/bull-board';
 import { bearer, key, KeyFile } from '../support/key-file';
-import { usePlatform } from '../support/platform';
-import { roleQueue } from '../support/role-queue';
-import { testRedis } from '../support/test-env';
+import { usePlatform, useRoleQueue } from '../support/platform';
 import { expectError, waitForState } from './helpers';
 
 const viewer = key('viewer', ['dashboard:read']);
@@ -16,16 +12,7 @@ const BOARD = '/admin/queues/api';
 
 describe('the dashboard: read-only for dashboard:read, writable for admin, enforced on its own API routes', () => {
   const { api, env } = usePlatform({ API_KEYS_FILE: file.path, ROLE_MODULES: resolve(__dirname, '../fixtures/roles/sensitive.cjs'), ROLES: 'echo,vault' });
-  let redis: Redis | Cluster;
-  let echo: Queue;
-  beforeAll(() => {
-    redis = testRedis({ maxRetriesPerRequest: null });
-    echo = roleQueue(redis, env['QUEUE_PREFIX']!, 'echo');
-  });
-  afterAll(async () => {
-    await echo.close();
-    redis.disconnect();
-  });
+  const { queue: echo } = useRoleQueue(env, 'echo');
   const board = (entry: { secret: string }, method: string, path: string, body?: unknown) =>
     api.request(method, `${BOARD}${path}`, { auth: false, headers: bearer(entry), ...(body === undefined ? {} : { body }) });
 

@@ -1,36 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TASK_SCHEMA_VERSION, type TaskEnvelope } from '@taskyard/contracts';
 import { MessageSigner } from '@taskyard/crypto';
 import { jobOptionsFor, TaskyardKeys } from '@taskyard/store';
-import { ApiServer } from '../support/api-server';
-import { roleQueue } from '../support/role-queue';
-import { deletePrefix, TEST_SIGNING_KEY, testEnv, testRedis } from '../support/test-env';
-import { WorkerProcess } from '../support/worker-process';
+import { usePlatform, useRoleQueue } from '../support/platform';
+import { TEST_SIGNING_KEY } from '../support/test-env';
 import { metricValue, waitForState } from './helpers';
 
-const env = testEnv({ ROLES: 'echo' });
+const { api, worker, env } = usePlatform({ ROLES: 'echo' });
 const prefix = env['QUEUE_PREFIX']!;
-const api = new ApiServer(env);
-const worker = new WorkerProcess(env);
+const { redis, queue } = useRoleQueue(env, 'echo');
 const signer = new MessageSigner([TEST_SIGNING_KEY]);
-let redis: Redis | Cluster;
-let queue: Queue;
-
-beforeAll(async () => {
-  redis = testRedis({ maxRetriesPerRequest: null });
-  queue = roleQueue(redis, prefix, 'echo');
-  await Promise.all([api.start(), worker.start()]);
-});
-
-afterAll(async () => {
-  await Promise.all([api.stop(), worker.stop()]);
-  await queue.close();
-  redis.disconnect();
-  await deletePrefix(env['REDIS_URL']!, prefix);
-});
 
 /** A message signed with the deployment's key, as only a key holder can make one, dated `createdAt`. */
 function signedEcho(createdAt: Date, payload: unknown = { message: 'hi' }): TaskEnvelope {

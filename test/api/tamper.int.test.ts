@@ -1,34 +1,12 @@
-import { Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TaskyardKeys } from '@taskyard/store';
-import { ApiServer } from '../support/api-server';
-import { roleQueue } from '../support/role-queue';
-import { deletePrefix, testEnv, testRedis } from '../support/test-env';
+import { usePlatform, useRoleQueue } from '../support/platform';
 import { waitFor } from '../support/wait-for';
-import { WorkerProcess } from '../support/worker-process';
 import { metricValue, waitForState } from './helpers';
 
-const env = testEnv({ ROLES: 'echo' });
-const prefix = env['QUEUE_PREFIX']!;
-const keys = new TaskyardKeys(prefix);
-const api = new ApiServer(env);
-const worker = new WorkerProcess(env);
-let redis: Redis | Cluster;
-let queue: Queue;
-
-beforeAll(async () => {
-  redis = testRedis({ maxRetriesPerRequest: null });
-  queue = roleQueue(redis, prefix, 'echo');
-  await Promise.all([api.start(), worker.start()]);
-});
-
-afterAll(async () => {
-  await Promise.all([api.stop(), worker.stop()]);
-  await queue.close();
-  redis.disconnect();
-  await deletePrefix(env['REDIS_URL']!, prefix);
-});
+const { api, worker, env } = usePlatform({ ROLES: 'echo' });
+const keys = new TaskyardKeys(env['QUEUE_PREFIX']!);
+const { redis, queue } = useRoleQueue(env, 'echo');
 
 /** Submits an echo task that waits (delayed) long enough for the test to edit it in Redis. */
 async function submitParked(payload: Record<string, unknown>): Promise<string> {

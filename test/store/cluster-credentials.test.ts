@@ -35,14 +35,7 @@ describe('a Redis Cluster that requires a password', () => {
   afterAll(() => cluster?.destroy());
 
   it("is used with REDIS_URL's password, by Taskyard's connections and BullMQ's", async () => {
-    const redis = createRedisConnection({ redisUrl: `redis://:${password}@not-used.invalid:1`, redisClusterNodes: nodes }, 'producer', { name: 'auth-test' });
-    redis.on('error', () => undefined);
-    try {
-      await waitForRedis(redis, 10_000);
-      await expectQueuesOnEveryNode(redis, cluster.ports.length);
-    } finally {
-      redis.disconnect();
-    }
+    await expectReachedOnEveryNode({ redisUrl: `redis://:${password}@not-used.invalid:1`, redisClusterNodes: nodes }, 'auth-test', cluster.ports.length);
   });
 
   it('refuses a wrong password with an error, not a hang', async () => {
@@ -73,14 +66,7 @@ describe('a Redis Cluster over TLS with a private CA', () => {
 
   it("is used over TLS on every node with REDIS_URL's rediss:// and the CA of REDIS_TLS_CA_FILE", async () => {
     const redisTlsCa = readFileSync(certificates.caFile, 'utf8');
-    const redis = createRedisConnection({ redisUrl: 'rediss://not-used.invalid:1', redisClusterNodes: nodes, redisTlsCa }, 'producer', { name: 'tls-test' });
-    redis.on('error', () => undefined);
-    try {
-      await waitForRedis(redis, 10_000);
-      await expectQueuesOnEveryNode(redis, cluster.ports.length);
-    } finally {
-      redis.disconnect();
-    }
+    await expectReachedOnEveryNode({ redisUrl: 'rediss://not-used.invalid:1', redisClusterNodes: nodes, redisTlsCa }, 'tls-test', cluster.ports.length);
   });
 
   it('is not reached without the CA: the certificate is refused', async () => {
@@ -96,6 +82,18 @@ describe('a Redis Cluster over TLS with a private CA', () => {
 });
 
 /** Puts a job in a queue on every master (a role's hash tag decides its slot, the cluster its node) and reads it back: every node must let us in. */
+/** Connects to the cluster `target` names and checks that BullMQ's queues work on each of its masters. */
+async function expectReachedOnEveryNode(target: RedisTarget, name: string, masters: number): Promise<void> {
+  const redis = createRedisConnection(target, 'producer', { name });
+  redis.on('error', () => undefined);
+  try {
+    await waitForRedis(redis, 10_000);
+    await expectQueuesOnEveryNode(redis, masters);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function expectQueuesOnEveryNode(redis: RedisClient, masters: number): Promise<void> {
   const keys = new TaskyardKeys('auth');
   const roles = await rolesOnEveryNode(redis, keys, masters);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { ApiServer } from './api-server';
-import { deletePrefix, testEnv } from './test-env';
+import { roleQueue } from './role-queue';
+import { deletePrefix, testEnv, testRedis } from './test-env';
 import { WorkerProcess } from './worker-process';
 
 /**
@@ -20,4 +21,18 @@ export function usePlatform(overrides: Record<string, string> = {}, { workers = 
     await deletePrefix(env['REDIS_URL']!, env['QUEUE_PREFIX']!);
   });
   return { env, api, worker: workerProcesses[0]!, workers: workerProcesses };
+}
+
+/**
+ * A connection of the test's own and `role`'s BullMQ queue, for a test file that adds or
+ * inspects jobs behind the platform's back; closed after the file's tests.
+ */
+export function useRoleQueue(env: Record<string, string>, role: string) {
+  const redis = testRedis({ maxRetriesPerRequest: null });
+  const queue = roleQueue(redis, env['QUEUE_PREFIX']!, role);
+  afterAll(async () => {
+    await queue.close();
+    redis.disconnect();
+  });
+  return { redis, queue };
 }

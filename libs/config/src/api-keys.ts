@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ScopeSchema, TenantSchema, type Scope } from '@taskyard/contracts';
-import { MIN_SECRET_LENGTH, parseNamedSecrets } from '@taskyard/crypto';
+import { KEY_ID_PATTERN, MIN_SECRET_LENGTH, parseNamedSecrets, sha256 } from '@taskyard/crypto';
 
 /**
  * An API key as the API checks it: the SHA-256 of its secret (never the secret of a file key),
@@ -23,7 +22,7 @@ export interface ApiKey {
 /** The most keys one file may hold (each is a map entry in every API process). */
 export const MAX_API_KEYS = 10_000;
 
-const KeyIdSchema = z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, "_", "." or "-", 1 to 64 of them');
+const KeyIdSchema = z.string().regex(KEY_ID_PATTERN, 'letters, digits, "_", "." or "-", 1 to 64 of them');
 
 /** One entry of API_KEYS_FILE. */
 export const ApiKeyEntrySchema = z
@@ -44,7 +43,7 @@ export const ApiKeyEntrySchema = z
 export type ApiKeyEntry = z.infer<typeof ApiKeyEntrySchema>;
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return sha256(text).toString('hex');
 }
 
 /**

@@ -1,6 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-
-const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+import { timingSafeEqual } from 'node:crypto';
+import { sha256 } from './digest';
 
 /**
  * Whether an Authorization header carries `Bearer <token>`: compared as SHA-256 digests in
@@ -8,5 +7,5 @@ const digest = (text: string) => createHash('sha256').update(text, 'utf8').diges
  */
 export function bearerTokenMatches(header: string | undefined, token: string): boolean {
   if (header === undefined || header.slice(0, 7).toLowerCase() !== 'bearer ') return false;
-  return timingSafeEqual(digest(header.slice(7).trim()), digest(token));
+  return timingSafeEqual(sha256(header.slice(7).trim()), sha256(token));
 }

@@ -4,7 +4,8 @@ export interface NamedSecret {
   readonly secret: string;
 }
 
-const ID_PATTERN = /^[\w.-]{1,64}$/;
+/** What a key id (an API key's, a signing key's) may be: letters, digits, `_`, `.`, `-`, 1 to 64. */
+export const KEY_ID_PATTERN = /^[\w.-]{1,64}$/;
 export const MIN_SECRET_LENGTH = 16;
 
 /**
@@ -20,7 +21,7 @@ export function parseNamedSecrets(raw: string): { secrets: NamedSecret[]; proble
     const colon = entry.indexOf(':');
     const id = colon === -1 ? '' : entry.slice(0, colon);
     const secret = colon === -1 ? '' : entry.slice(colon + 1);
-    if (!ID_PATTERN.test(id)) {
+    if (!KEY_ID_PATTERN.test(id)) {
       problems.push(`entry ${index + 1}: expected "id:secret" with an id of letters, digits, "_", "." or "-"`);
     } else if (secret.length < MIN_SECRET_LENGTH) {
       problems.push(`entry ${index + 1} ("${id}"): the secret must be at least ${MIN_SECRET_LENGTH} characters`);

@@ -84,6 +84,11 @@ export class TaskyardKeys {
     return `${this.prefix}:~idem:${apiKeyId}:${keyHash}`;
   }
 
+  /** The built-in document pipeline's record of one document (docs.ingest's task id). */
+  document(documentId: string): string {
+    return `${this.prefix}:docs:${documentId}`;
+  }
+
   /** Namespace of the per-API-key request counters. */
   get rateLimitNamespace(): string {
     return `${this.prefix}:~rate:`;

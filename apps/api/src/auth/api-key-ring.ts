@@ -1,5 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ApiKey } from '@taskyard/config';
+import { sha256 } from '@taskyard/crypto';
 import type { Principal } from '@taskyard/contracts';
 
 /** Why a presented credential was refused (the `reason` of taskyard_auth_refusals_total; never told the client). */
@@ -44,7 +45,7 @@ export class ApiKeyRing {
 
   /** The principal of `secret`, or why it is refused; `keyId`, when given (Basic), must name the same key. */
   identify(secret: string, keyId?: string): Identified {
-    const presented = createHash('sha256').update(secret, 'utf8').digest();
+    const presented = sha256(secret);
     const entry = this.byDigest.get(presented.toString('hex'));
     if (!entry || !timingSafeEqual(entry.digest, presented) || (keyId !== undefined && keyId !== entry.key.id)) return { refusal: 'unknown' };
     if (entry.key.expiresAt !== undefined && this.now() >= entry.key.expiresAt) return { refusal: 'expired' };

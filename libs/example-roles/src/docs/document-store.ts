@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { PermanentTaskError } from '@taskyard/roles';
-import { LuaScripts } from '@taskyard/store';
+import { LuaScripts, TaskyardKeys } from '@taskyard/store';
 import { ChunkStatisticsSchema, DocumentReportSchema, mergeStatistics, type ChunkStatistics } from './text-statistics';
 
 /** How long a document's record and report are kept after its last write. */
@@ -59,13 +59,17 @@ type SaveChunkReply = ['saved' | 'unknown' | 'out-of-range', number, number, 0 |
  * task cannot corrupt a document.
  */
 export class DocumentStore {
+  private readonly keys: TaskyardKeys;
+
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.keys = new TaskyardKeys(prefix);
+  }
 
   key(documentId: string): string {
-    return `${this.prefix}:docs:${documentId}`;
+    return this.keys.document(documentId);
   }
 
   /** Records a new document (a retried ingest keeps the first record) and sets the hash's TTL. */

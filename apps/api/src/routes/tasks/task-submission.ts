@@ -90,6 +90,8 @@ export class TaskSubmission {
 
   /** A deduplicated task answers the state of the task it duplicates (one read, on that path only). */
   private async withStates(tasks: readonly PreparedTask[]): Promise<TaskAccepted[]> {
+    // The submit path: nothing was a duplicate, nothing to read.
+    if (!tasks.some(({ accepted }) => accepted.deduplicated)) return tasks.map(({ accepted }) => accepted);
     return Promise.all(
       tasks.map(async ({ accepted }) => {
         if (!accepted.deduplicated) return accepted;
