@@ -17,7 +17,7 @@ describe('GET /v1/roles', () => {
       expect(role).toMatchObject({
         name: expect.any(String),
         description: expect.any(String),
-        queue: `${env['QUEUE_PREFIX']}{${role.name}}:${role.name}`,
+        queue: `${env['QUEUE_PREFIX']}{${role.name.split('.')[0]}}:${role.name}`,
         concurrency: expect.any(Number),
         attempts: expect.any(Number),
         backoff: expect.objectContaining({ delayMs: expect.any(Number) }),

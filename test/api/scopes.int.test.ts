@@ -17,6 +17,7 @@ type Holder = keyof typeof keys;
 const expired = key('expired', ['admin'], { expiresAt: '2020-01-01T00:00:00Z' });
 const file = new KeyFile([...Object.values(keys), expired]);
 const unknownTask = `echo_${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
+const unknownWorkflow = `wf_${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
 
 interface Route {
   name: string;
@@ -41,6 +42,10 @@ describe('scopes: every route, every scope', () => {
     { name: 'POST /v1/topics/:topic', allowed: ['submit', 'submitEcho'], status: 202, call: request('POST', '/v1/topics/greeting', { payload: {} }) },
     { name: 'GET /v1/tasks/:id', allowed: ['read'], status: 200, call: async (headers) => request('GET', `/v1/tasks/${await delayed()}`)(headers) },
     { name: 'DELETE /v1/tasks/:id', allowed: ['cancel'], status: 200, call: async (headers) => request('DELETE', `/v1/tasks/${await delayed()}`)(headers) },
+    { name: 'POST /v1/workflows (echo)', allowed: ['submit', 'submitEcho'], status: 202, call: request('POST', '/v1/workflows', { root: { role: 'echo', payload: {}, children: [{ role: 'echo', payload: {} }] } }) },
+    { name: 'POST /v1/workflows (docs.ingest)', allowed: ['submit'], status: 202, call: request('POST', '/v1/workflows', { root: { role: 'docs.ingest', payload: { title: 't', text: 'x' } } }) },
+    { name: 'GET /v1/workflows/:id', allowed: ['read'], status: 404, call: request('GET', `/v1/workflows/${unknownWorkflow}`) },
+    { name: 'DELETE /v1/workflows/:id', allowed: ['cancel'], status: 404, call: request('DELETE', `/v1/workflows/${unknownWorkflow}`) },
     { name: 'GET /v1/roles', allowed: ['read'], status: 200, call: request('GET', '/v1/roles') },
     { name: 'GET /v1/documents/:id', allowed: ['read'], status: 404, call: request('GET', `/v1/documents/${unknownTask}`) },
     { name: 'GET /v1/dead-letters', allowed: ['deadLetters'], status: 200, call: request('GET', '/v1/dead-letters') },

@@ -5,7 +5,7 @@ import { MessageSigner } from '@taskyard/crypto';
 import { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
-import { DeadLetterStore, IdempotencyRecords, RoleQueues, TaskStore, TaskyardKeys, type RedisClient } from '@taskyard/store';
+import { DeadLetterStore, IdempotencyRecords, RoleQueues, TaskStore, TaskyardKeys, WorkflowRecords, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyRing } from './auth/api-key-ring';
 import { ApiKeysWatcher } from './auth/api-keys-watcher';
@@ -29,6 +29,8 @@ import { TaskCanceller } from './routes/tasks/task-canceller';
 import { TaskSubmission } from './routes/tasks/task-submission';
 import { tasksRoutes } from './routes/tasks/tasks.routes';
 import { topicsRoutes } from './routes/topics/topics.routes';
+import { Workflows } from './routes/workflows/workflows';
+import { workflowsRoutes } from './routes/workflows/workflows.routes';
 
 export interface AppDeps {
   config: TaskyardConfig;
@@ -106,7 +108,10 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       const ledger = new IdempotencyLedger(redis, new IdempotencyRecords(redis, keys), config.idempotencyTtlMs);
       const submission = new TaskSubmission({ dispatcher, ledger, redis, store });
       await v1.register(topicsRoutes, { submission });
-      await v1.register(tasksRoutes, { submission, store, redis, registry, canceller: new TaskCanceller({ store, registry, redis, keys, config }) });
+      const canceller = new TaskCanceller({ store, registry, redis, keys, config });
+      await v1.register(tasksRoutes, { submission, store, redis, registry, canceller });
+      const workflows = new Workflows({ dispatcher, store, records: new WorkflowRecords(redis, keys), redis, canceller, config });
+      await v1.register(workflowsRoutes, { workflows });
       await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
       await v1.register(deadLettersRoutes, { store: deadLetters, registry, dispatcher, signer, redis });

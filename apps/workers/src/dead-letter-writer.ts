@@ -61,6 +61,7 @@ export class DeadLetterWriter {
         correlationId: envelope.success ? envelope.data.metadata.correlationId : null,
         ...(envelope.success && envelope.data.metadata.owner !== undefined ? { owner: envelope.data.metadata.owner } : {}),
         ...(envelope.success && envelope.data.metadata.tenant !== undefined ? { tenant: envelope.data.metadata.tenant } : {}),
+        ...(envelope.success && envelope.data.metadata.workflowId !== undefined ? { workflowId: envelope.data.metadata.workflowId } : {}),
         createdAt: envelope.success ? envelope.data.createdAt : new Date(job.timestamp).toISOString(),
         // As stored, signature and all: a replay verifies it before enqueuing anything.
         message: job.data as unknown,

@@ -1,8 +1,23 @@
-import type { TaskId } from '@taskyard/contracts';
+import { roleOfKnownTaskId, type ChildFailurePolicy, type TaskId } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import { toTaskError, type Dispatcher, type DispatchRequest, type PreparedTask } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
-import { cancel, snooze, topicName, type AnyRole, type AnyTopic, type HandlerOutcome, type Published, type SendOptions, type TaskContext } from '@taskyard/roles';
+import {
+  cancel,
+  fanOut,
+  snooze,
+  toWorkflowNodes,
+  topicName,
+  type AnyRole,
+  type AnyTopic,
+  type ChildNode,
+  type ChildOutcome,
+  type HandlerOutcome,
+  type Published,
+  type SendOptions,
+  type TaskContext,
+} from '@taskyard/roles';
+import type { Job } from 'bullmq';
 import { ledgerTimings, type OnceClaims, type RedisClient } from '@taskyard/store';
 import { runOnce } from './once/run-once';
 import type { Attempt } from './pipeline/attempt';
@@ -17,7 +32,7 @@ export interface ContextDeps {
   pools: RolePools;
 }
 
-type Methods = Pick<TaskContext, 'once' | 'progress' | 'send' | 'publish' | 'snooze' | 'cancel' | 'use'>;
+type Methods = Pick<TaskContext, 'once' | 'progress' | 'send' | 'publish' | 'snooze' | 'cancel' | 'use' | 'children'>;
 
 /**
  * The context one attempt's handler receives. Its follow-up messages go through the dispatcher
@@ -76,8 +91,16 @@ class AttemptContext implements TaskContext {
     return this.bound().use;
   }
 
+  get children(): TaskContext['children'] {
+    return this.bound().children;
+  }
+
   get snooze(): TaskContext['snooze'] {
     return snooze;
+  }
+
+  get fanOut(): TaskContext['fanOut'] {
+    return fanOutOf;
   }
 
   get cancel(): TaskContext['cancel'] {
@@ -102,6 +125,11 @@ class AttemptContext implements TaskContext {
         return { tasks: tasks.map(({ accepted }) => ({ id: accepted.id, role: accepted.role })) };
       }) as TaskContext['publish'],
       use: <T, R>(name: string, fn: (resource: T) => R | Promise<R>): Promise<R> => this.deps.pools.use(this.role.name, name, fn),
+      children: (async (role?: AnyRole | string): Promise<ChildOutcome[]> => {
+        const outcomes = await childrenOf(this.current.job);
+        const name = typeof role === 'string' ? role : role?.name;
+        return name === undefined ? outcomes : outcomes.filter((outcome) => outcome.role === name);
+      }) as TaskContext['children'],
       snooze: (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason),
       cancel: (reason: string): HandlerOutcome => cancel(reason),
     });
@@ -115,6 +143,29 @@ class AttemptContext implements TaskContext {
       throw toTaskError(err);
     }
   }
+}
+
+function fanOutOf(children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy } = {}): HandlerOutcome {
+  return fanOut(toWorkflowNodes(children), options.onChildFailure);
+}
+
+/**
+ * The finished children of a job, as BullMQ keeps them on the parent: results by child job key,
+ * and the failures a policy let through. Ordered by task id, so a handler reads them the same
+ * way on every run. Two reads of the parent's hashes, on demand only.
+ */
+export async function childrenOf(job: Pick<Job, 'getChildrenValues' | 'getIgnoredChildrenFailures'>): Promise<ChildOutcome[]> {
+  const [values, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
+  const outcomes: ChildOutcome[] = [];
+  for (const [key, result] of Object.entries(values)) outcomes.push({ ...childOf(key), ok: true, result });
+  for (const [key, error] of Object.entries(failures)) outcomes.push({ ...childOf(key), ok: false, error });
+  return outcomes.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+}
+
+/** A child's task id and role from its job key (`<prefix>{<family>}:<queue>:<task id>`). */
+function childOf(jobKey: string): { taskId: TaskId; role: string } {
+  const taskId = jobKey.slice(jobKey.lastIndexOf(':') + 1);
+  return { taskId, role: roleOfKnownTaskId(taskId) ?? '' };
 }
 
 /** The context one attempt's handler receives. */

@@ -76,6 +76,9 @@ const EnvSchema = z.object({
   MESSAGE_TIMEOUT: durationMs('s', 1, 86_400_000).default(30_000),
   DEAD_LETTER_TTL: durationMs('s', 1000, 365 * 86_400_000).default(7 * 86_400_000),
   IDEMPOTENCY_TTL: durationMs('s', 1000, 30 * 86_400_000).default(86_400_000),
+  /** The most tasks one workflow (POST /v1/workflows) or one run-time fan-out (ctx.fanOut) holds, and how deep a workflow nests. */
+  WORKFLOW_MAX_NODES: int(1, 10_000).default(1000),
+  WORKFLOW_MAX_DEPTH: int(1, 32).default(10),
   /** Requests per minute per API key, counted in Redis across API replicas; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(0),
   /** Refuse to start when Redis may evict keys or does not persist (instead of a warning). */
@@ -134,6 +137,8 @@ export interface TaskyardConfig {
   readonly messageTimeoutMs: number;
   readonly deadLetterTtlMs: number;
   readonly idempotencyTtlMs: number;
+  /** WORKFLOW_MAX_NODES / WORKFLOW_MAX_DEPTH: the size of a workflow or a run-time fan-out. */
+  readonly workflow: { readonly maxNodes: number; readonly maxDepth: number };
   /** 0 = no per-key limit. */
   readonly rateLimitPerMinute: number;
   readonly requireSafeRedis: boolean;
@@ -236,6 +241,7 @@ export function loadConfig(
     messageTimeoutMs: env.MESSAGE_TIMEOUT,
     deadLetterTtlMs: env.DEAD_LETTER_TTL,
     idempotencyTtlMs: env.IDEMPOTENCY_TTL,
+    workflow: Object.freeze({ maxNodes: env.WORKFLOW_MAX_NODES, maxDepth: env.WORKFLOW_MAX_DEPTH }),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     requireSafeRedis: env.REQUIRE_SAFE_REDIS,
     pressure: Object.freeze({

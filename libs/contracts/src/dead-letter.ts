@@ -38,6 +38,8 @@ export const DeadLetterSchema = z.object({
   /** The API key whose request started the work, and its tenant (from the signed message). */
   owner: z.string().optional(),
   tenant: z.string().optional(),
+  /** The workflow the task was a node of (see README, "Workflows": what a replay of it resumes). */
+  workflowId: z.string().optional(),
   /** When the task was created (its message's createdAt). */
   createdAt: z.iso.datetime(),
   /** When it was dead-lettered. */
@@ -74,7 +76,13 @@ export const ReplayAcceptedSchema = z.object({
   role: RoleNameSchema,
   state: TaskStateSchema,
   deadLetterId: z.string(),
+  /** A workflow node's replay: it runs alone, the workflow does not resume (see README, "Workflows"). */
+  workflow: z.object({ id: z.string(), resumed: z.literal(false), note: z.string() }).optional(),
 });
+
+/** What a replay of a workflow node's dead letter says about its workflow. */
+export const WORKFLOW_REPLAY_NOTE =
+  'the replay runs as a task of its own: BullMQ links a child to its parent only when both are added, so the workflow does not resume; submit the workflow again to run it again';
 
 export const BulkReplayBodySchema = z
   .object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type DeepReadonly } from './deep-freeze';
-import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema, TenantSchema } from './identifiers';
+import { CorrelationIdSchema, LabelsSchema, RoleNameSchema, TaskIdSchema, TenantSchema, WorkflowIdSchema } from './identifiers';
 
 export const TASK_SCHEMA_VERSION = 1 as const;
 export const SIGNATURE_ALGORITHM = 'HMAC-SHA256' as const;
@@ -18,6 +18,8 @@ export const TaskMetadataSchema = z
     /** The tenant the work belongs to: the owner key's, or (operator keys) the one the client named. */
     tenant: TenantSchema.optional(),
     labels: LabelsSchema,
+    /** The workflow (POST /v1/workflows) the message is a node of, inherited by every message it causes. */
+    workflowId: WorkflowIdSchema.optional(),
   })
   .strict();
 

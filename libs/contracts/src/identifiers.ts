@@ -45,6 +45,16 @@ export function roleOfKnownTaskId(id: string): string | undefined {
   return at > 0 && id.charCodeAt(at) === 95 /* _ */ ? id.slice(0, at) : undefined;
 }
 
+const WORKFLOW_ID = new RegExp(`^wf_${UUID}$`);
+/** A workflow id is `wf_` and a random UUID. */
+export const WorkflowIdSchema = z.string().regex(WORKFLOW_ID, 'a workflow id is wf_<uuid>');
+export type WorkflowId = z.infer<typeof WorkflowIdSchema>;
+
+/** A new workflow id. */
+export function newWorkflowId(): string {
+  return `wf_${randomUUID()}`;
+}
+
 export const CorrelationIdSchema = z
   .string()
   .min(1)

@@ -116,6 +116,8 @@ export const TaskViewSchema = z.object({
   owner: z.string().optional(),
   /** The tenant it belongs to (keys bound to another tenant never see it). */
   tenant: z.string().optional(),
+  /** The workflow the task is a node of. */
+  workflowId: z.string().optional(),
   history: z.array(TaskHistoryEntrySchema),
   /** A failed task's dead letter (`/v1/dead-letters/<id>`), while it is kept. */
   deadLetter: z.string().optional(),

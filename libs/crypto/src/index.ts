@@ -5,4 +5,5 @@ export { canonicalJson, JsonDepthError } from './canonical-json';
 export { KEY_ID_PATTERN, MIN_SECRET_LENGTH, parseNamedSecrets, type NamedSecret } from './key-ring';
 export { MessageSigner } from './message-signer';
 export { createMessage, deriveMessage, type NewMessage } from './messages';
+export { derivedTaskId } from './derived-task-id';
 export { openMessage, type MessageTarget } from './open-message';

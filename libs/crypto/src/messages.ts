@@ -17,6 +17,8 @@ export interface NewMessage {
   correlationId?: string | undefined;
   tenant?: string | undefined;
   labels?: Readonly<Record<string, string>> | undefined;
+  /** The workflow it is a node of. */
+  workflowId?: string | undefined;
 }
 
 /** Creates, signs and freezes a message that starts a new piece of work. */
@@ -34,6 +36,7 @@ export function createMessage(input: NewMessage, signer: MessageSigner): TaskMes
         ...(input.owner === undefined ? {} : { owner: input.owner }),
         source: input.source,
         ...(input.tenant === undefined ? {} : { tenant: input.tenant }),
+        ...(input.workflowId === undefined ? {} : { workflowId: input.workflowId }),
       },
       payload: input.payload,
       role: input.role,
@@ -45,20 +48,21 @@ export function createMessage(input: NewMessage, signer: MessageSigner): TaskMes
 
 /**
  * Messages are never changed: a change is a new message with a new id, caused by the old one
- * and sharing its correlation id, tenant and labels, and its owner unless `next` names one (a
- * replay belongs to the key that replayed it).
+ * and sharing its correlation id, tenant, labels and workflow, and its owner unless `next` names
+ * one (a replay belongs to the key that replayed it). `next.id` names it (a run-time fan-out's
+ * children have ids derived from their parent's, so a parent run again adds no second set).
  */
 export function deriveMessage(
   parent: TaskMessage,
-  next: { role: string; payload: unknown; source: string; owner?: string | undefined },
+  next: { role: string; payload: unknown; source: string; owner?: string | undefined; id?: string | undefined },
   signer: MessageSigner,
 ): TaskMessage {
-  const { tenant } = parent.metadata;
+  const { tenant, workflowId } = parent.metadata;
   const owner = next.owner ?? parent.metadata.owner;
   return seal(
     {
       createdAt: new Date().toISOString(),
-      id: newTaskId(next.role),
+      id: next.id ?? newTaskId(next.role),
       metadata: {
         causationId: parent.id,
         correlationId: parent.metadata.correlationId,
@@ -66,6 +70,7 @@ export function deriveMessage(
         ...(owner === undefined ? {} : { owner }),
         source: next.source,
         ...(tenant === undefined ? {} : { tenant }),
+        ...(workflowId === undefined ? {} : { workflowId }),
       },
       payload: next.payload,
       role: next.role,

@@ -22,7 +22,7 @@ const roles = new RoleRegistry([
 const queues = new RoleQueues(redis, keys, roles.names());
 const store = new TaskStore(redis, keys, queues);
 const enqueued: Map<string, number>[] = [];
-const dispatcher = new Dispatcher({ registry: roles, store, signer, config: { retention: { ageSeconds: 600, count: 1000 } }, onEnqueued: (counts) => enqueued.push(new Map(counts)) });
+const dispatcher = new Dispatcher({ registry: roles, store, signer, config: { retention: { ageSeconds: 600, count: 1000 }, workflow: { maxNodes: 100, maxDepth: 5 } }, onEnqueued: (counts) => enqueued.push(new Map(counts)) });
 
 afterAll(async () => {
   await queues.close();

@@ -1,11 +1,12 @@
-import type { TaskMessage } from '@taskyard/contracts';
+import type { ChildFailurePolicy, SubmitMetadata, TaskMessage, WorkflowNode } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { MessageSigner } from '@taskyard/crypto';
 import type { RoleRegistry } from '@taskyard/roles';
-import type { Added, QueuedJob, TaskStore } from '@taskyard/store';
+import { slotFamilyOf, type Added, type QueuedJob, type TaskStore } from '@taskyard/store';
 import { MessagePreparer, type DispatchRequest, type PreparedTask } from './message-preparer';
 import type { Origin } from './origin';
 import { QueueDepthGuard } from './queue-depth-guard';
+import { countNodesByRole, walk, WorkflowPreparer, type PreparedNode } from './workflow-preparer';
 
 export type { DispatchRequest, PreparedTask } from './message-preparer';
 
@@ -14,7 +15,7 @@ export interface DispatcherDeps {
   registry: RoleRegistry;
   store: TaskStore;
   signer: MessageSigner;
-  config: Pick<TaskyardConfig, 'retention'>;
+  config: Pick<TaskyardConfig, 'retention' | 'workflow'>;
   /** Called with how many tasks each role got, after every enqueue (the API counts submissions with it). */
   onEnqueued?: ((counts: ReadonlyMap<string, number>) => void) | undefined;
 }
@@ -35,10 +36,12 @@ export interface DispatcherDeps {
 export class Dispatcher {
   private readonly depthGuard: QueueDepthGuard;
   private readonly preparer: MessagePreparer;
+  private readonly workflows: WorkflowPreparer;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.depthGuard = new QueueDepthGuard(deps.store.queues, deps.registry);
     this.preparer = new MessagePreparer(deps);
+    this.workflows = new WorkflowPreparer(this.preparer, deps.config.workflow);
   }
 
   /** Makes, checks and enqueues `requests` (one, a batch, or a fan-out); resolves with what was enqueued. */
@@ -46,6 +49,39 @@ export class Dispatcher {
     const tasks = this.prepare(origin, requests);
     await this.admit(tasks);
     return acceptedAs(tasks, await this.enqueue(tasks));
+  }
+
+  /**
+   * Makes and checks every node of a workflow (each as a task sent alone: role, scope,
+   * acceptFrom, payload, options; a refusal names the node's path), enqueueing nothing; on a
+   * Redis Cluster the nodes must be of one role family.
+   */
+  prepareWorkflow(origin: Origin & { kind: 'api' }, workflowId: string, root: WorkflowNode, metadata?: SubmitMetadata): PreparedNode {
+    this.preparer.checkMaySubmit(origin);
+    const prepared = this.workflows.prepareRoot({ origin, workflowId, metadata }, root);
+    if (this.deps.store.queues.slotBound) this.workflows.checkOneFamily([prepared]);
+    return prepared;
+  }
+
+  /** Admits and adds a prepared workflow, all its tasks or none (BullMQ's FlowProducer). */
+  async enqueueWorkflow(root: PreparedNode): Promise<void> {
+    await this.admit([...walk([root])]);
+    await this.deps.store.enqueueFlow(root);
+    this.deps.onEnqueued?.(countNodesByRole([root]));
+  }
+
+  /**
+   * A handler's run-time fan-out: makes and checks `children` (and theirs) as messages derived from
+   * the parent's, with ids derived from its id, and adds them under the parent in one MULTI. The
+   * parent then waits for them (the caller moves it to waiting-children).
+   */
+  async fanOut(origin: Origin & { kind: 'role' }, onChildFailure: ChildFailurePolicy, children: readonly WorkflowNode[]): Promise<PreparedNode[]> {
+    const prepared = this.workflows.prepareChildren({ origin }, children);
+    if (this.deps.store.queues.slotBound) this.workflows.checkOneFamily(prepared, slotFamilyOf(origin.parent.role));
+    await this.admit([...walk(prepared)]);
+    await this.deps.store.queues.addChildren(origin.parent.id, onChildFailure, prepared);
+    this.deps.onEnqueued?.(countNodesByRole(prepared));
+    return prepared;
   }
 
   /** Refuses (FORBIDDEN) an API key that holds no submit scope at all, before any role is named. */

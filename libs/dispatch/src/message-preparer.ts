@@ -26,6 +26,10 @@ export interface DispatchRequest {
   options?: TaskOptions | undefined;
   /** New work only (an `api` origin): correlation id, tenant and labels; derived messages inherit their parent's. */
   metadata?: SubmitMetadata | undefined;
+  /** New work only: the workflow the task is a node of (derived messages inherit their parent's). */
+  workflowId?: string | undefined;
+  /** Derived messages only: the message id (a run-time fan-out's children, see derivedTaskId). */
+  id?: string | undefined;
 }
 
 /** A message made, signed and checked, with its job options and the 202 entry that answers it. */
@@ -90,7 +94,7 @@ export class MessagePreparer {
     this.checkAccess(origin, role, index);
     const payload = this.validate(role, request.payload, index);
     const taskOptions = this.checkLimits(role, origin.kind === 'api' ? request.options : this.checkOptions(request.options, index), index);
-    const message = this.makeMessage(origin, role, payload, request.metadata, index);
+    const message = this.makeMessage(origin, role, payload, request, index);
     const options = jobOptionsFor(role, message.id, this.deps.config.retention, taskOptions, message.metadata.tenant);
     const state = (options.delay ?? 0) > 0 ? 'delayed' : 'queued';
     return { message, options, accepted: { id: message.id, role: role.name, state } };
@@ -185,9 +189,10 @@ export class MessagePreparer {
    * another); an operator key (no tenant) may name the tenant it submits for. Derived messages
    * keep their parent's tenant; a replay is owned by the key that replays it.
    */
-  private makeMessage(origin: Origin, role: AnyRole, payload: unknown, metadata: SubmitMetadata | undefined, index: number | undefined): TaskMessage {
+  private makeMessage(origin: Origin, role: AnyRole, payload: unknown, request: DispatchRequest, index: number | undefined): TaskMessage {
     const source = sourceOf(origin);
-    if (origin.kind === 'role') return deriveMessage(origin.parent, { role: role.name, payload, source }, this.deps.signer);
+    const { metadata, workflowId } = request;
+    if (origin.kind === 'role') return deriveMessage(origin.parent, { role: role.name, payload, source, id: request.id }, this.deps.signer);
     if (origin.kind === 'replay') return deriveMessage(origin.parent, { role: role.name, payload, source, owner: origin.principal.keyId }, this.deps.signer);
     const { keyId, tenant: keyTenant } = origin.principal;
     if (keyTenant !== undefined && metadata?.tenant !== undefined && metadata.tenant !== keyTenant) {
@@ -197,7 +202,7 @@ export class MessagePreparer {
       });
     }
     return createMessage(
-      { role: role.name, payload, source, owner: keyId, correlationId: metadata?.correlationId, tenant: keyTenant ?? metadata?.tenant, labels: metadata?.labels },
+      { role: role.name, payload, source, owner: keyId, correlationId: metadata?.correlationId, tenant: keyTenant ?? metadata?.tenant, labels: metadata?.labels, workflowId },
       this.deps.signer,
     );
   }

@@ -10,22 +10,18 @@
     ARGV[3] the chunk's statistics (JSON)
     ARGV[4] the TTL, seconds
 
-  Output: { outcome, analysed, chunkCount, reported }
+  Output: { outcome, chunkCount }
     outcome     'saved', 'unknown' (no such document) or 'out-of-range' (not one of its chunks:
                 the index is not below its chunk count, or the task's chunk count is not its)
-    analysed    chunks now stored
     chunkCount  the document's chunk count, from its meta (0 when unknown)
-    reported    1 when the report is already in
 ]]
 local meta = redis.call('HGET', KEYS[1], 'meta')
-if not meta then return {'unknown', 0, 0, 0} end
+if not meta then return {'unknown', 0} end
 local chunkCount = tonumber(cjson.decode(meta)['chunkCount'])
 local index = tonumber(ARGV[1])
 if tonumber(ARGV[2]) ~= chunkCount or index < 0 or index >= chunkCount then
-  return {'out-of-range', 0, chunkCount, 0}
+  return {'out-of-range', chunkCount}
 end
 redis.call('HSET', KEYS[1], 'chunk:' .. ARGV[1], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-local reported = redis.call('HEXISTS', KEYS[1], 'final')
--- Every field but meta and final is a chunk's (HLEN is O(1); listing the fields would not be).
-return {'saved', redis.call('HLEN', KEYS[1]) - 1 - reported, chunkCount, reported}
+return {'saved', chunkCount}

@@ -4,11 +4,11 @@
  */
 export { defineRole, isRoleDefinition, type AnyRole, type RoleDefinition, type RoleHandler, type RoleSpec } from './define-role';
 export { RoleRegistry } from './role-registry';
-export type { PayloadOf, Published, SendOptions, TaskContext, TopicPayloadOf } from './task-context';
-export { cancel, MAX_SNOOZES, outcomeOf, parseRetryAfter, snooze, type HandlerOutcome } from './outcomes';
+export { child, toWorkflowNodes, type ChildNode, type ChildOutcome, type OutputOf, type PayloadOf, type Published, type SendOptions, type TaskContext, type TopicPayloadOf } from './task-context';
+export { cancel, fanOut, MAX_SNOOZES, outcomeOf, parseRetryAfter, snooze, type HandlerOutcome, type Outcome } from './outcomes';
 export { defineTopic, topicName, type AnyTopic, type TopicDefinition } from './topics';
 export { type AnyPoolSpec, type PoolSpec } from './pools';
 export { effectiveRoles } from './effective-roles';
 export { loadRoleRegistry } from './role-modules';
 // The errors a handler throws, so role modules need this package only.
-export { CancelledError, PermanentTaskError, TransientTaskError, type TransientErrorOptions } from '@taskyard/contracts';
+export { CancelledError, PermanentTaskError, TransientTaskError, type ChildFailurePolicy, type TransientErrorOptions } from '@taskyard/contracts';

@@ -1,4 +1,4 @@
-import { MAX_TASK_DELAY_MS } from '@taskyard/contracts';
+import { MAX_TASK_DELAY_MS, type ChildFailurePolicy, type WorkflowNode } from '@taskyard/contracts';
 
 /** A string key, not a symbol: an outcome returned inside an isolated child crosses the IPC channel intact. */
 const OUTCOME = 'taskyard:outcome';
@@ -9,11 +9,15 @@ const OUTCOME = 'taskyard:outcome';
  * - `snooze`: run the task again after `delayMs` without spending an attempt (the downstream is
  *   not ready yet, a rate window is closed). A task snoozes at most MAX_SNOOZES times.
  * - `cancel`: end the task now as `cancelled`, with a reason; no retry, no dead letter.
+ * - `fan-out`: add `children` (tasks, each with children of its own if it likes) under this
+ *   task and wait for them (BullMQ's waiting-children): the handler runs again once they are
+ *   done and reads their results with `ctx.children()`.
  * A transient failure that knows when to try again throws TransientTaskError with `retryAfterMs`.
  */
 export type HandlerOutcome =
   | { readonly [OUTCOME]: 'snooze'; readonly delayMs: number; readonly reason: string | undefined }
-  | { readonly [OUTCOME]: 'cancel'; readonly reason: string };
+  | { readonly [OUTCOME]: 'cancel'; readonly reason: string }
+  | { readonly [OUTCOME]: 'fan-out'; readonly children: readonly WorkflowNode[]; readonly onChildFailure: ChildFailurePolicy };
 
 /** How many times one task may snooze (deliveries that spend no attempt; a stalled delivery counts too). */
 export const MAX_SNOOZES = 100;
@@ -29,14 +33,33 @@ export function cancel(reason: string): HandlerOutcome {
   return Object.freeze({ [OUTCOME]: 'cancel' as const, reason: String(reason).slice(0, 1000) || 'cancelled by its handler' });
 }
 
+/**
+ * Add `children` under this task and wait for them (see HandlerOutcome); the nodes are plain
+ * data (role names, payloads), so the outcome also crosses an isolated role's IPC channel.
+ */
+export function fanOut(children: readonly WorkflowNode[], onChildFailure: ChildFailurePolicy = 'fail'): HandlerOutcome {
+  return Object.freeze({ [OUTCOME]: 'fan-out' as const, children, onChildFailure });
+}
+
+export type Outcome =
+  | { kind: 'snooze'; delayMs: number; reason: string | undefined }
+  | { kind: 'cancel'; reason: string }
+  | { kind: 'fan-out'; children: readonly WorkflowNode[]; onChildFailure: ChildFailurePolicy };
+
 /** The outcome a handler returned, or undefined when it returned a result. */
-export function outcomeOf(value: unknown): { kind: 'snooze'; delayMs: number; reason: string | undefined } | { kind: 'cancel'; reason: string } | undefined {
+export function outcomeOf(value: unknown): Outcome | undefined {
   if (typeof value !== 'object' || value === null || !(OUTCOME in value)) return undefined;
   const outcome = value as HandlerOutcome;
-  if (outcome[OUTCOME] !== 'snooze' && outcome[OUTCOME] !== 'cancel') return undefined;
-  return outcome[OUTCOME] === 'snooze'
-    ? { kind: 'snooze', delayMs: outcome.delayMs, reason: outcome.reason }
-    : { kind: 'cancel', reason: outcome.reason };
+  switch (outcome[OUTCOME]) {
+    case 'snooze':
+      return { kind: 'snooze', delayMs: outcome.delayMs, reason: outcome.reason };
+    case 'cancel':
+      return { kind: 'cancel', reason: outcome.reason };
+    case 'fan-out':
+      return { kind: 'fan-out', children: outcome.children, onChildFailure: outcome.onChildFailure };
+    default:
+      return undefined;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { TaskId } from '@taskyard/contracts';
+import type { ChildFailurePolicy, TaskId, WorkflowNode } from '@taskyard/contracts';
 import type { AnyRole, RoleDefinition } from './define-role';
 import type { HandlerOutcome } from './outcomes';
 import type { AnyTopic, TopicDefinition } from './topics';
@@ -21,8 +21,43 @@ export type PayloadOf<R> = R extends RoleDefinition<string, infer I, any> ? z.in
 /** The payload a topic carries. */
 export type TopicPayloadOf<T> = T extends TopicDefinition<string, infer S> ? z.input<S> : unknown;
 
+/** The result a role returns: its output schema's input type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OutputOf<R> = R extends RoleDefinition<string, any, infer O> ? z.output<O> : unknown;
+
 export interface Published {
   tasks: { id: TaskId; role: string }[];
+}
+
+/** A child of a run-time fan-out: a task of `role`, after its own children if it has any. */
+export interface ChildNode {
+  role: string;
+  payload: unknown;
+  options?: Pick<SendOptions, 'delayMs' | 'priority'>;
+  /** What this child does when one of its own children fails (default `fail`). */
+  onChildFailure?: ChildFailurePolicy;
+  children?: readonly ChildNode[];
+}
+
+/** A child for `ctx.fanOut`, its payload typed by the role's input schema. */
+export function child<R extends AnyRole>(role: R | string, payload: PayloadOf<R>, rest: Omit<ChildNode, 'role' | 'payload'> = {}): ChildNode {
+  return { role: typeof role === 'string' ? role : role.name, payload, ...rest };
+}
+
+/** How a child ended, as its parent reads it: its result, or (policies `ignore`, `continue`) why it failed. */
+export type ChildOutcome<O = unknown> =
+  | { readonly taskId: TaskId; readonly role: string; readonly ok: true; readonly result: O }
+  | { readonly taskId: TaskId; readonly role: string; readonly ok: false; readonly error: string };
+
+/** The nodes as the fan-out outcome carries them. */
+export function toWorkflowNodes(children: readonly ChildNode[]): WorkflowNode[] {
+  return children.map((node) => ({
+    role: node.role,
+    payload: node.payload,
+    ...(node.options ? { options: { ...node.options } } : {}),
+    ...(node.onChildFailure ? { onChildFailure: node.onChildFailure } : {}),
+    ...(node.children ? { children: toWorkflowNodes(node.children) } : {}),
+  }));
 }
 
 /** What a handler gets beside its message. */
@@ -69,6 +104,21 @@ export interface TaskContext {
    * transient POOL_TIMEOUT); a pool the role does not declare fails it permanently (UNKNOWN_POOL).
    */
   use<T, R>(name: string, fn: (resource: T) => R | Promise<R>): Promise<R>;
+  /**
+   * The children this task waited for (a workflow's, or its own `fanOut`'s) that are finished:
+   * each one's result, or the failure a policy `ignore`/`continue` let the task see. Given a role,
+   * only that role's children, their results typed by its output schema. Empty on a first run.
+   */
+  children<R extends AnyRole>(role: R): Promise<ChildOutcome<OutputOf<R>>[]>;
+  children(role?: string): Promise<ChildOutcome[]>;
+  /**
+   * `return ctx.fanOut([child(role, payload), …])`: adds the children under this task (each
+   * checked and signed like a send; at most WORKFLOW_MAX_NODES) and waits for them; the handler
+   * runs again when they are done, and reads them with `ctx.children()`. A handler is run again
+   * as a whole, so it tells a first run from a resumed one by its children. The children's ids
+   * follow from this task's, so a run cut short after the add adds none twice.
+   */
+  fanOut(children: readonly ChildNode[], options?: { onChildFailure?: ChildFailurePolicy }): HandlerOutcome;
   /** `return ctx.snooze(ms)`: run again after `ms` without spending an attempt (see HandlerOutcome). */
   snooze(delayMs: number, reason?: string): HandlerOutcome;
   /** `return ctx.cancel(reason)`: end the task now as cancelled (see HandlerOutcome). */

@@ -18,17 +18,18 @@ export {
   type SafetySetting,
   type SafetyVerdict,
 } from './redis-safety';
-export { TaskyardKeys } from './taskyard-keys';
+export { slotFamilyOf, TaskyardKeys } from './taskyard-keys';
 export { LuaScripts, type LuaScriptFile, type WithScripts } from './scripts';
-export { RoleQueues, type Added, type QueuedJob } from './role-queues';
+export { RoleQueues, type Added, type QueuedJob, type QueuedNode } from './role-queues';
 export { NOT_STARTED_STATES, toTaskCounts, toTaskState } from './bullmq-states';
 export { jobOptionsFor, TASKYARD_BACKOFF, taskyardBackoffDelay, type JobBackoff } from './job-options';
 export { TaskStore } from './task-store';
 export { toTaskView } from './task-view';
 export { applyCancellation, cancelledView } from './cancelled-view';
 export { MessageRecords, type RecordWrite } from './message-records';
-export { ledgerTimings, type LedgerTimings } from './ledger-timings';
+export { ledgerTimings, maxRecordTtlMs, type LedgerTimings } from './ledger-timings';
 export { DeadLetterStore, type DeadLetterPage } from './dead-letter-store';
 export { IdempotencyRecords, type IdempotencyClaim, type IdempotencyRecord } from './idempotency-records';
 export { OnceClaims } from './once-claims';
+export { WorkflowRecords } from './workflow-records';
 export { CircuitStore, readCircuitStates, readSharedCircuits, type CircuitStoreOptions, type ProbeClaim } from './circuit-store';

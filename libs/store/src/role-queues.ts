@@ -1,11 +1,10 @@
-import { Job, Queue, type JobsOptions } from 'bullmq';
-import type { QueueCounts, TaskMessage } from '@taskyard/contracts';
+import { FlowProducer, Job, Queue, type FlowJob, type JobsOptions } from 'bullmq';
+import type { ChildFailurePolicy, QueueCounts, TaskMessage } from '@taskyard/contracts';
 import { NOT_STARTED_STATES, toTaskCounts } from './bullmq-states';
 import type { RedisClient } from './redis-client';
 import { isCluster } from './redis-connection';
 import type { TaskyardKeys } from './taskyard-keys';
 
-/** A job exactly as it is (or will be) added to its role's queue; its id is the message id. */
 /** What an add did: how many new jobs each role got, and for each job the id BullMQ answered. */
 export interface Added {
   /** New jobs per role (a deduplicated job is not one). */
@@ -24,10 +23,24 @@ function addedOf(jobs: readonly QueuedJob[], answered: readonly (string | undefi
   return { counts, ids };
 }
 
+/** A job exactly as it is (or will be) added to its role's queue; its id is the message id. */
 export interface QueuedJob {
   message: TaskMessage;
   options: JobsOptions;
 }
+
+/** A node of a flow: a job, run after its children, and what it does when one of them fails for good. */
+export interface QueuedNode extends QueuedJob {
+  onChildFailure: ChildFailurePolicy;
+  children: QueuedNode[];
+}
+
+/** The BullMQ option a child carries for its parent's policy. */
+const CHILD_FAILURE_OPTIONS: Readonly<Record<ChildFailurePolicy, JobsOptions>> = {
+  fail: { failParentOnFailure: true },
+  ignore: { ignoreDependencyOnFailure: true },
+  continue: { continueParentOnFailure: true },
+};
 
 /**
  * Taskyard's adapter to BullMQ: one Queue per role (with the prefix TaskyardKeys.queuePrefix, so
@@ -39,6 +52,7 @@ export interface QueuedJob {
 export class RoleQueues {
   private readonly queues = new Map<string, Queue>();
   private readonly known: ReadonlySet<string>;
+  private flows: FlowProducer | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -129,6 +143,55 @@ export class RoleQueues {
     return results.length === jobs.length ? results.map(([, id]) => (typeof id === 'string' ? id : undefined)) : jobs.map(() => undefined);
   }
 
+  /**
+   * Adds a workflow's tree in one MULTI (BullMQ's FlowProducer): every job or none, each child
+   * linked to its parent, which waits for its children (BullMQ's `waiting-children`). On a
+   * cluster every node must be of one slot family (see TaskyardKeys), which the dispatcher checks.
+   */
+  async addFlow(root: QueuedNode): Promise<void> {
+    await this.flowProducer().add(this.flowJob(root, undefined));
+  }
+
+  /**
+   * Adds children to task `parentId` (a handler's run-time fan-out), in one MULTI; the parent
+   * then waits for them (Job.moveToWaitingChildren). A child whose id exists is not added twice.
+   */
+  async addChildren(parentId: string, onChildFailure: ChildFailurePolicy, children: readonly QueuedNode[]): Promise<void> {
+    const role = this.keys.roleOf(parentId);
+    const parent = { id: parentId, queue: `${this.keys.queuePrefix(role)}:${this.keys.queueName(role)}` };
+    await this.flowProducer().addBulk(
+      children.map((child) => {
+        const job = this.flowJob(child, onChildFailure);
+        return { ...job, opts: { ...job.opts, parent } };
+      }),
+    );
+  }
+
+  /** Whether a multi-key operation must stay in one hash slot (a Redis Cluster). */
+  get slotBound(): boolean {
+    return isCluster(this.connection);
+  }
+
+  private flowJob(node: QueuedNode, parentPolicy: ChildFailurePolicy | undefined): FlowJob {
+    const { message, options } = node;
+    return {
+      name: message.role,
+      queueName: this.keys.queueName(message.role),
+      prefix: this.keys.queuePrefix(message.role),
+      data: message,
+      opts: { ...options, ...(parentPolicy ? CHILD_FAILURE_OPTIONS[parentPolicy] : {}) },
+      ...(node.children.length > 0 ? { children: node.children.map((child) => this.flowJob(child, node.onChildFailure)) } : {}),
+    };
+  }
+
+  private flowProducer(): FlowProducer {
+    if (!this.flows) {
+      this.flows = new FlowProducer({ connection: this.connection });
+      this.flows.on('error', () => undefined);
+    }
+    return this.flows;
+  }
+
   /** A role's jobs by task state (one script call). */
   async counts(role: string): Promise<QueueCounts> {
     return toTaskCounts(await this.get(role).getJobCounts());
@@ -140,9 +203,12 @@ export class RoleQueues {
     return Object.values(counts).reduce((sum, count) => sum + count, 0);
   }
 
-  /** Removes a task's job unless a worker holds it (BullMQ refuses to remove a locked job): true when removed. */
-  async remove(role: string, taskId: string): Promise<boolean> {
-    return (await this.get(role).remove(taskId)) === 1;
+  /**
+   * Removes a task's job unless a worker holds it (BullMQ refuses to remove a locked job): true
+   * when removed. BullMQ removes a parent's children with it unless `children: false`.
+   */
+  async remove(role: string, taskId: string, { children = true }: { children?: boolean } = {}): Promise<boolean> {
+    return (await this.get(role).remove(taskId, { removeChildren: children })) === 1;
   }
 
   /** Keeps every worker of `role` from fetching jobs for `ms` (BullMQ's queue limiter, as queue.rateLimit). */
@@ -172,7 +238,7 @@ export class RoleQueues {
   }
 
   close(): Promise<void> {
-    this.closing ??= Promise.all([...this.queues.values()].map((queue) => queue.close())).then(() => undefined);
+    this.closing ??= Promise.all([...[...this.queues.values()].map((queue) => queue.close()), this.flows?.close()]).then(() => undefined);
     return this.closing;
   }
 }

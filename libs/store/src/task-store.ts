@@ -3,7 +3,7 @@ import { deadLetterPath, parseMessageRecord, roleOfTaskId, type TaskView } from 
 import { applyCancellation } from './cancelled-view';
 import { MessageRecords } from './message-records';
 import type { RedisClient } from './redis-client';
-import type { Added, QueuedJob, RoleQueues } from './role-queues';
+import type { Added, QueuedJob, QueuedNode, RoleQueues } from './role-queues';
 import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
 import { toTaskView } from './task-view';
@@ -31,6 +31,11 @@ export class TaskStore {
   /** Adds signed messages to their queues (see RoleQueues.addAll); resolves with how many went to each role. */
   enqueue(jobs: readonly QueuedJob[]): Promise<Added> {
     return this.queues.addAll(jobs);
+  }
+
+  /** Adds a workflow's tree of tasks, all or none (see RoleQueues.addFlow). */
+  enqueueFlow(root: QueuedNode): Promise<void> {
+    return this.queues.addFlow(root);
   }
 
   /**
@@ -67,9 +72,9 @@ export class TaskStore {
     return { view, jobState: state };
   }
 
-  /** Removes a task's job unless a worker holds it: true when it was removed. */
-  remove(id: string): Promise<boolean> {
-    return this.queues.remove(this.keys.roleOf(id), id);
+  /** Removes a task's job unless a worker holds it: true when it was removed (see RoleQueues.remove for a parent's children). */
+  remove(id: string, options: { children?: boolean } = {}): Promise<boolean> {
+    return this.queues.remove(this.keys.roleOf(id), id, options);
   }
 }
 

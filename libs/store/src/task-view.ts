@@ -91,6 +91,7 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown' | string, lo
     causationId: envelope?.metadata.causationId ?? null,
     ...(envelope?.metadata.owner === undefined ? {} : { owner: envelope.metadata.owner }),
     ...(envelope?.metadata.tenant === undefined ? {} : { tenant: envelope.metadata.tenant }),
+    ...(envelope?.metadata.workflowId === undefined ? {} : { workflowId: envelope.metadata.workflowId }),
     history: history.toJSON(),
   };
 }

@@ -4,13 +4,17 @@ import { roleOfKnownTaskId } from '@taskyard/contracts';
  * The one place that knows Taskyard's key layout in Redis: BullMQ's queues and Taskyard's own
  * records beside them.
  *
- * - Everything of one role shares a hash slot: its BullMQ queue (named after the role) has the
- *   prefix `<prefix>{<role>}` (BullMQ's advice for Redis Cluster: a hash tag in the prefix, one
- *   per queue so the queues spread over the nodes), so its keys are `<prefix>{<role>}:<role>:…`,
+ * - Everything of one role shares a hash slot, and so does every role of one family: the roles
+ *   whose names share their first word (`docs.ingest`, `docs.analyze` and `docs.store` are the
+ *   family `docs`; `echo` is a family of its own). A role's BullMQ queue (named after the role)
+ *   has the prefix `<prefix>{<family>}` (BullMQ's advice for Redis Cluster: a hash tag in the
+ *   prefix, so the families spread over the nodes), so its keys are `<prefix>{<family>}:<role>:…`,
  *   and the role's own records (a task's ledger record and `ctx.once` claims, its dead letters,
- *   its circuit) are `<prefix>{<role>}:~…`. A multi-key script or transaction over one role's
- *   keys therefore works on a cluster. A task id names its role (`echo_<uuid>`), so every key of
- *   a task follows from its id. (The prefix has no ":": BullMQ splits qualified names on it.)
+ *   its circuit) are `<prefix>{<family>}:~…`. A multi-key script or transaction over one role's
+ *   keys therefore works on a cluster, and so does a workflow within one family (BullMQ's flows
+ *   link a parent's keys with its children's in one script). A task id names its role
+ *   (`echo_<uuid>`), so every key of a task follows from its id. (The prefix has no ":": BullMQ
+ *   splits qualified names on it.)
  * - What spans roles (Idempotency-Key records, the per-key rate limit counters) lives outside
  *   any role's slot, and pub/sub channels are the deployment's.
  * - Taskyard's own keys start with "~" after the role's space, which no queue name can.
@@ -28,9 +32,9 @@ export class TaskyardKeys {
     return role;
   }
 
-  /** The BullMQ prefix of a role's queue, and the space every key of the role lives in: `<prefix>{<role>}`. */
+  /** The BullMQ prefix of a role's queue, and the space every key of the role lives in: `<prefix>{<family>}`. */
   queuePrefix(role: string): string {
-    return `${this.prefix}{${role}}`;
+    return `${this.prefix}{${slotFamilyOf(role)}}`;
   }
 
   /** Where one role's own (non-BullMQ) keys live. */
@@ -66,17 +70,17 @@ export class TaskyardKeys {
 
   /** Sorted set of one role's dead letter ids, scored by the time they died. */
   deadLetterIndex(role: string): string {
-    return `${this.roleSpace(role)}:~dead-index`;
+    return `${this.roleSpace(role)}:~dead-index:${role}`;
   }
 
   /** A role's shared circuit breaker state. */
   breaker(role: string): string {
-    return `${this.roleSpace(role)}:~breaker`;
+    return `${this.roleSpace(role)}:~breaker:${role}`;
   }
 
   /** The lock of a role's half-open probe: the one replica holding it runs the one probe task. */
   breakerProbe(role: string): string {
-    return `${this.roleSpace(role)}:~breaker-probe`;
+    return `${this.roleSpace(role)}:~breaker-probe:${role}`;
   }
 
   /** The stored answer to an Idempotency-Key of one API key (`keyHash`: sha256 of the header). */
@@ -87,6 +91,11 @@ export class TaskyardKeys {
   /** The built-in document pipeline's record of one document (docs.ingest's task id). */
   document(documentId: string): string {
     return `${this.prefix}:docs:${documentId}`;
+  }
+
+  /** A workflow's record (POST /v1/workflows): its name, owner, tenant and tree of task ids. */
+  workflow(workflowId: string): string {
+    return `${this.prefix}:~wf:${workflowId}`;
   }
 
   /** Namespace of the per-API-key request counters. */
@@ -110,4 +119,13 @@ export class TaskyardKeys {
     if (role === undefined) throw new Error(`not a task id: "${taskId}"`);
     return role;
   }
+}
+
+/**
+ * The family of a role, which names its hash slot: the first word of its name (`docs` for
+ * `docs.ingest`). Roles that run in one workflow on a Redis Cluster must be of one family.
+ */
+export function slotFamilyOf(role: string): string {
+  const dot = role.indexOf('.');
+  return dot === -1 ? role : role.slice(0, dot);
 }

@@ -11,20 +11,28 @@ import {
   SIGNATURE_ALGORITHM,
   TASK_SCHEMA_VERSION,
   toIssues,
+  WORKFLOW_DEPTH_LIMIT,
+  WORKFLOW_NODES_LIMIT,
   type ErrorClass,
   type TaskMessage,
+  type WorkflowNode,
 } from '@taskyard/contracts';
 import { MessageSigner } from '@taskyard/crypto';
-import { MessagePreparer, toTaskError, type DispatchRequest, type Origin, type PreparedTask } from '@taskyard/dispatch';
+import { MessagePreparer, toTaskError, WorkflowPreparer, type DispatchRequest, type Origin, type PreparedTask } from '@taskyard/dispatch';
 import { createLogger } from '@taskyard/observability';
 import {
   cancel,
+  fanOut,
   outcomeOf,
   RoleRegistry,
   snooze,
+  toWorkflowNodes,
   topicName,
   type AnyRole,
   type AnyTopic,
+  type ChildFailurePolicy,
+  type ChildNode,
+  type ChildOutcome,
   type HandlerOutcome,
   type PayloadOf,
   type Published,
@@ -53,6 +61,10 @@ export interface RunRoleOptions {
   keyPrefix?: string;
   /** Aborts the run as a cancellation or timeout would (`ctx.signal`). */
   signal?: AbortSignal;
+  /** What `ctx.children()` answers: the finished children of a resumed parent (default none, a first run). */
+  children?: readonly ChildOutcome[];
+  /** The message's id (default a new one): a parent run again keeps its id, and so its children's. */
+  messageId?: string;
 }
 
 export interface SentMessage {
@@ -71,13 +83,15 @@ export interface PublishedMessage {
 
 /** What one run of a handler did (Oban.Testing.perform_job, rivertest). */
 export interface RoleRun {
-  /** How the task would go on: completed, failed (retried while attempts remain if transient), snoozed or cancelled. */
-  outcome: 'completed' | 'failed' | 'snoozed' | 'cancelled';
+  /** How the task would go on: completed, failed (retried while attempts remain if transient), snoozed, cancelled, or waiting for the children it fanned out. */
+  outcome: 'completed' | 'failed' | 'snoozed' | 'cancelled' | 'waiting-children';
   /** The checked output, when completed. */
   result?: unknown;
   /** The error, when failed or cancelled; `willRetry` as the worker would decide it. */
   error?: { code: string; class: ErrorClass; message: string; willRetry: boolean; retryAfterMs?: number };
   snooze?: { delayMs: number; reason: string | undefined };
+  /** The children of a fan-out (`ctx.fanOut`), checked as the dispatcher would when `roles` were given. */
+  fanOut?: { children: WorkflowNode[]; onChildFailure: ChildFailurePolicy; ids: string[] };
   /** The pools the handler borrowed from (`ctx.use`), in order. */
   used: string[];
   /** The message the handler got (frozen, its payload parsed by the role's schema). */
@@ -145,6 +159,16 @@ export async function runRole<R extends AnyRole>(role: R, payload: PayloadOf<R>,
     return run;
   }
   if (outcome?.kind === 'cancel') return fail(new CancelledError(`cancelled by its handler: ${outcome.reason}`));
+  if (outcome?.kind === 'fan-out') {
+    try {
+      const ids = ctx.checkChildren(outcome.children);
+      run.outcome = 'waiting-children';
+      run.fanOut = { children: [...outcome.children], onChildFailure: outcome.onChildFailure, ids };
+      return run;
+    } catch (err) {
+      return fail(err);
+    }
+  }
   if (role.output) {
     const output = role.output.safeParse(value);
     if (!output.success) return fail(schemaError(`handler of role "${role.name}" returned an invalid result`, output.error));
@@ -249,6 +273,23 @@ class TestContext implements TaskContext {
 
   readonly cancel = (reason: string): HandlerOutcome => cancel(reason);
 
+  readonly children = (async (role?: AnyRole | string): Promise<ChildOutcome[]> => {
+    const name = typeof role === 'string' ? role : role?.name;
+    const all = [...(this.options.children ?? [])];
+    return name === undefined ? all : all.filter((outcome) => outcome.role === name);
+  }) as TaskContext['children'];
+
+  readonly fanOut = (children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy } = {}): HandlerOutcome =>
+    fanOut(toWorkflowNodes(children), options.onChildFailure);
+
+  /** A fan-out's children checked as the dispatcher would (given the deployment's roles): their task ids. */
+  checkChildren(children: readonly WorkflowNode[]): string[] {
+    if (!this.options.roles) return children.map((child) => newTaskId(child.role));
+    const workflows = new WorkflowPreparer(this.preparer(), { maxNodes: WORKFLOW_NODES_LIMIT, maxDepth: WORKFLOW_DEPTH_LIMIT });
+    const prepared = this.refusedAsTaskError(() => workflows.prepareChildren({ origin: this.origin as Origin & { kind: 'role' } }, children));
+    return prepared.map((node) => node.message.id);
+  }
+
   /** Where this handler's follow-ups come from, for the dispatcher's checks. */
   private get origin(): Origin {
     return { kind: 'role', role: this.role.name, parent: this.message };
@@ -288,7 +329,7 @@ function schemaError(message: string, error: Parameters<typeof toIssues>[0]): Sc
 }
 
 function makeMessage(role: string, payload: unknown, options: RunRoleOptions): TaskMessage {
-  const id = newTaskId(role);
+  const id = options.messageId ?? newTaskId(role);
   const metadata = options.metadata ?? {};
   return deepFreeze({
     createdAt: new Date().toISOString(),

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 /** OpenAPI 3 generated from the routes' zod schemas; Swagger UI at /docs, the document at /docs/json. */
 export const openApiPlugin = fp(
@@ -20,6 +20,8 @@ export const openApiPlugin = fp(
         security: [{ apiKey: [] }],
       },
       transform: jsonSchemaTransform,
+      // Adds the named schemas (zod's registry: the recursive workflow node) to components.schemas.
+      transformObject: jsonSchemaTransformObject,
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
   },

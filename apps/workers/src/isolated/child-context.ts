@@ -1,6 +1,19 @@
 import type { TaskId, TaskMessage } from '@taskyard/contracts';
 import type { Logger } from '@taskyard/observability';
-import { cancel, PermanentTaskError, snooze, type HandlerOutcome, type Published, type SendOptions, type TaskContext } from '@taskyard/roles';
+import {
+  cancel,
+  fanOut,
+  PermanentTaskError,
+  snooze,
+  toWorkflowNodes,
+  type ChildFailurePolicy,
+  type ChildNode,
+  type ChildOutcome,
+  type HandlerOutcome,
+  type Published,
+  type SendOptions,
+  type TaskContext,
+} from '@taskyard/roles';
 import { createRedisConnection, OnceClaims, TaskyardKeys, type LedgerTimings, type RedisClient, type RedisTarget } from '@taskyard/store';
 import { runOnce } from '../once/run-once';
 import type { ForwardedCall } from './protocol';
@@ -55,7 +68,14 @@ export class ChildTaskContext implements TaskContext {
     throw new PermanentTaskError(`an isolated role has no pools ("${name}")`, 'UNKNOWN_POOL');
   };
 
+  readonly children = (async (role?: string | { name: string }): Promise<ChildOutcome[]> =>
+    (await this.resources.call({ method: 'children', args: [typeof role === 'object' ? role.name : role] })) as ChildOutcome[]) as TaskContext['children'];
+
   readonly snooze = (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason);
+
+  // The outcome is plain data: the worker adds the children when it gets it back.
+  readonly fanOut = (children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy } = {}): HandlerOutcome =>
+    fanOut(toWorkflowNodes(children), options.onChildFailure);
 
   readonly cancel = (reason: string): HandlerOutcome => cancel(reason);
 }

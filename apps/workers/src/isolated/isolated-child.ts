@@ -123,7 +123,9 @@ export class IsolatedChild {
         ? ctx.progress(...message.args)
         : message.method === 'send'
           ? ctx.send(...message.args)
-          : ctx.publish(...message.args);
+          : message.method === 'children'
+            ? ctx.children(...message.args)
+            : ctx.publish(...message.args);
     result.then(
       (value: unknown) => this.send({ type: 'reply', callId: message.callId, ok: true, value }),
       (err: unknown) => this.send({ type: 'reply', callId: message.callId, ok: false, error: serializeError(err) }),

@@ -42,7 +42,8 @@ export type ParentMessage = ChildInit | RunRequest | CallReply;
 export type ForwardedCall =
   | { method: 'progress'; args: [value: number | object] }
   | { method: 'send'; args: [role: string, payload: unknown, options?: SendOptions] }
-  | { method: 'publish'; args: [topic: string, payload: unknown, options?: SendOptions] };
+  | { method: 'publish'; args: [topic: string, payload: unknown, options?: SendOptions] }
+  | { method: 'children'; args: [role?: string] };
 
 export type ChildMessage =
   | ({ type: 'call'; callId: number; runId: number } & ForwardedCall)

@@ -1,4 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { CancelledError, errorClassOf, errorCodeOf, MESSAGE_REFUSAL_CODES, type AttemptRecord, type SnoozeRecord } from '@taskyard/contracts';
 import type { DeadLetterWriter } from '../dead-letter-writer';
 import { isHandBack } from '../breaker/hand-back';
@@ -24,7 +24,8 @@ export class FailureRecorder {
     // A job the circuit handed back goes to the queue untouched (no attempt was made), unless
     // it was cancelled meanwhile: then it ends here, as cancelled.
     if (isHandBack(err) && !cancelled) return err as Error;
-    if (err instanceof SnoozedError) return err;
+    // A snooze or a wait for children spent no attempt: BullMQ moved the job already.
+    if (err instanceof SnoozedError || err instanceof WaitingChildrenError) return err;
     const error = isHandBack(err) ? (attempt.abortReason as CancelledError) : err instanceof Error ? err : new Error(String(err));
     const errorClass = errorClassOf(error);
     const willRetry = errorClass === 'transient' && attempt.number < attempt.maxAttempts;

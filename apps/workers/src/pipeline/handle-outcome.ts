@@ -1,6 +1,6 @@
 import { DelayedError } from 'bullmq';
 import { CancelledError, PermanentTaskError } from '@taskyard/contracts';
-import { MAX_SNOOZES, outcomeOf } from '@taskyard/roles';
+import { MAX_SNOOZES, outcomeOf, type Outcome } from '@taskyard/roles';
 import type { Attempt } from './attempt';
 import type { FailureRecorder } from './failure-recorder';
 
@@ -23,19 +23,31 @@ export class SnoozedError extends DelayedError {
  * A snooze moves the job to delayed without spending an attempt (BullMQ's moveToDelayed +
  * DelayedError), at most MAX_SNOOZES times per task (deliveries that spent no attempt: a stalled
  * delivery counts too); past that the task fails permanently (SNOOZE_LIMIT). A cancel ends the
- * task as cancelled. A result passes through.
+ * task as cancelled. A fan-out adds the children and waits for them (see fanOutAndWait); its
+ * runs count as snoozes too, so a handler that fans out on every run stops at MAX_SNOOZES. A
+ * result passes through.
  */
-export async function handleOutcome(attempt: Attempt, result: unknown, failures: Pick<FailureRecorder, 'snoozed'>): Promise<unknown> {
+export async function handleOutcome(
+  attempt: Attempt,
+  result: unknown,
+  failures: Pick<FailureRecorder, 'snoozed'>,
+  fanOut: (attempt: Attempt, outcome: Outcome & { kind: 'fan-out' }) => Promise<never> = unsupportedFanOut,
+): Promise<unknown> {
   const outcome = outcomeOf(result);
   if (!outcome) return result;
   if (outcome.kind === 'cancel') throw new CancelledError(`cancelled by its handler: ${outcome.reason}`);
   const { job, token } = attempt;
   const unspent = job.attemptsStarted - job.attemptsMade - 1;
   if (unspent >= MAX_SNOOZES) {
-    throw new PermanentTaskError(`the task snoozed ${unspent} times, the most one task may (${MAX_SNOOZES})`, 'SNOOZE_LIMIT');
+    throw new PermanentTaskError(`the task snoozed or waited for children ${unspent} times, the most one task may (${MAX_SNOOZES})`, 'SNOOZE_LIMIT');
   }
+  if (outcome.kind === 'fan-out') return fanOut(attempt, outcome);
   // The record goes first, as for a failed attempt: once the job is delayed, its history says why.
   await failures.snoozed(attempt, outcome.delayMs, outcome.reason);
   await job.moveToDelayed(Date.now() + outcome.delayMs, token);
   throw new SnoozedError(outcome.delayMs, outcome.reason);
+}
+
+function unsupportedFanOut(): Promise<never> {
+  return Promise.reject(new PermanentTaskError('this worker cannot fan out', 'FAN_OUT_UNSUPPORTED'));
 }

@@ -14,11 +14,13 @@ import { checkAccess } from './check-access';
 import { checkFreshness, checkJobBinding } from './check-binding';
 import { checkOutput } from './check-output';
 import { FailureRecorder } from './failure-recorder';
+import { fanOutAndWait } from './fan-out';
 import { handleOutcome } from './handle-outcome';
 import { ledgerGate } from './ledger-gate';
 import { openAttemptMessage } from './open-message';
 import { recordSuccess } from './record-success';
 import { runUnderTimeout } from './run-under-timeout';
+import { settleChildren } from './settle-children';
 
 export interface ProcessorDeps {
   signer: MessageSigner;
@@ -43,8 +45,8 @@ export interface ProcessorDeps {
  * The processor of one role's worker (Sidekiq's processor: a chain of small steps, each one
  * concern, each in its own file with its test):
  *
- *   open and verify → bound to its job, fresh → access → ledger gate → circuit gate →
- *   run under timeout → outcome → output check → record
+ *   open and verify → bound to its job, fresh → access → ledger gate → children settled → circuit gate →
+ *   run under timeout → outcome (snooze, cancel, fan-out) → output check → record
  *
  * and one failure recorder for everything that does not complete. It takes BullMQ's processor
  * signal (three parameters), which cancellations fire through worker.cancelJob (see AttemptAbort).
@@ -52,6 +54,7 @@ export interface ProcessorDeps {
 export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown> {
   const { signer, ledger, cancellations, context, logger, series, handler, circuit, maxAgeMs, clockSkewMs } = deps;
   const failures = new FailureRecorder(series, deps.deadLetters);
+  const fanOut = (attempt: Attempt, outcome: Parameters<typeof fanOutAndWait>[3]) => fanOutAndWait(attempt, role, context.dispatcher, outcome);
 
   return async (job, token, signal) => {
     const attempt = new Attempt(job, token, attemptAbortOf(signal), logger);
@@ -69,9 +72,10 @@ export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, 
         attempt.log.info('duplicate delivery of a completed message: completed with the stored result, handler not run');
         return earlier.result;
       }
+      await settleChildren(attempt, message);
       const ctx = createTaskContext(context, role, attempt);
       const result = await circuit(() => runUnderTimeout(role.timeoutMs, attempt.abortHandle, () => handler(message, ctx)));
-      const output = checkOutput(role, await handleOutcome(attempt, result, failures));
+      const output = checkOutput(role, await handleOutcome(attempt, result, failures, fanOut));
       recordSuccess(attempt, role, output, ledger, series, debug);
       return output;
     } catch (err) {

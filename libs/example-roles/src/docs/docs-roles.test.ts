@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runRole } from '@taskyard/testing';
+import type { ChildOutcome } from '@taskyard/roles';
+import { runRole, type RoleRun } from '@taskyard/testing';
 import { docsAnalyzeRole, docsIngestRole, docsStoreRole } from './docs-roles';
 import { MAX_CHUNK_CHARS } from './document-limits';
 import { DOCUMENT_TTL_SECONDS, DocumentStore } from './document-store';
@@ -16,63 +17,97 @@ afterAll(async () => {
   redis.disconnect();
 });
 
+type FannedChunk = { documentId: string; chunkIndex: number; chunkCount: number; text: string; startsParagraph: boolean };
+
+/** The docs.analyze payloads of a docs.ingest run's fan-out: one docs.store per chunk, each with one docs.analyze child. */
+function analysedChunks(run: RoleRun): FannedChunk[] {
+  return (run.fanOut?.children ?? []).map((store) => {
+    expect(store.role).toBe('docs.store');
+    expect(store.children?.map((node) => node.role)).toEqual(['docs.analyze']);
+    return store.children![0]!.payload as FannedChunk;
+  });
+}
+
+/** What ctx.children() answers docs.store: its docs.analyze child's result. */
+function analysisOf(chunk: FannedChunk): ChildOutcome[] {
+  const stats = analyseChunk(chunk.text, { startsParagraph: chunk.startsParagraph, endsText: chunk.chunkIndex === chunk.chunkCount - 1 });
+  return [{ taskId: `docs.analyze_${'0'.repeat(8)}-0000-4000-8000-${String(chunk.chunkIndex).padStart(12, '0')}`, role: 'docs.analyze', ok: true, result: stats }];
+}
+
+/** What ctx.children() answers a resumed docs.ingest: its docs.store children, done. */
+function storedChildren(chunks: readonly FannedChunk[]): ChildOutcome[] {
+  return chunks.map((chunk) => ({ taskId: `docs.store_${'0'.repeat(8)}-0000-4000-8000-${String(chunk.chunkIndex).padStart(12, '0')}`, role: 'docs.store', ok: true, result: { documentId: chunk.documentId, chunkIndex: chunk.chunkIndex } }));
+}
+
 describe('the document pipeline, one role at a time', () => {
-  it('docs.ingest splits a text into chunks, records the document, and sends one docs.analyze task per chunk', async () => {
+  it('docs.ingest splits a text into chunks, records the document, and fans out one docs.store per chunk, each after its docs.analyze', async () => {
     const text = `${'Queues decouple work. '.repeat(20)}\n\n${'Workers scale out. '.repeat(20)}`;
     const run = await runRole(docsIngestRole, { title: 'Notes', text, chunkSize: 300 }, { roles, redis, keyPrefix });
-    expect(run.outcome).toBe('completed');
+    expect(run.outcome).toBe('waiting-children');
     const documentId = run.message.id;
-    expect(run.result).toEqual({ documentId, chunks: run.sent.length });
-    expect(run.sent.length).toBeGreaterThan(1);
-    expect(run.sent.map((sent) => sent.role)).toEqual(run.sent.map(() => 'docs.analyze'));
-    expect(run.sent.map((sent) => (sent.payload as { chunkIndex: number }).chunkIndex)).toEqual(run.sent.map((_, at) => at));
-    expect((run.sent.map((sent) => (sent.payload as { text: string }).text)).join('')).toBe(text);
-    expect((await new DocumentStore(redis, keyPrefix).read(documentId))?.view).toMatchObject({ title: 'Notes', status: 'processing', chunks: { total: run.sent.length, analysed: 0 } });
+    const chunks = analysedChunks(run);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(run.fanOut?.ids).toHaveLength(chunks.length);
+    expect(run.fanOut?.children.map((store) => store.payload)).toEqual(chunks.map(({ chunkIndex, chunkCount }) => ({ documentId, chunkIndex, chunkCount })));
+    expect(chunks.map((chunk) => chunk.chunkIndex)).toEqual(chunks.map((_, at) => at));
+    expect(chunks.map((chunk) => chunk.text).join('')).toBe(text);
+    expect((await new DocumentStore(redis, keyPrefix).read(documentId))?.view).toMatchObject({ title: 'Notes', status: 'processing', chunks: { total: chunks.length, analysed: 0 } });
   });
 
   it('docs.ingest refuses an empty document permanently', async () => {
     expect(await runRole(docsIngestRole, { title: 'Empty', text: '  \n ' }, { roles, redis, keyPrefix })).toMatchObject({ outcome: 'failed', error: { code: 'EMPTY_DOCUMENT', class: 'permanent' } });
   });
 
-  it('docs.analyze computes a chunk\'s statistics and hands them to docs.store', async () => {
+  it("docs.analyze answers a chunk's statistics", async () => {
     const documentId = `docs.ingest_${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
     const run = await runRole(docsAnalyzeRole, { documentId, chunkIndex: 0, chunkCount: 1, text: 'One sentence. Two sentences!' }, { roles });
-    expect(run).toMatchObject({ outcome: 'completed', result: { words: 4 } });
-    expect(run.sent).toEqual([
-      expect.objectContaining({ role: 'docs.store', payload: { documentId, chunkIndex: 0, chunkCount: 1, stats: analyseChunk('One sentence. Two sentences!') } }),
-    ]);
+    expect(run).toMatchObject({ outcome: 'completed', result: analyseChunk('One sentence. Two sentences!') });
+    expect(run.sent).toEqual([]);
   });
 
-  it('docs.store writes the report once the last chunk is in', async () => {
+  it('docs.store stores its child\'s statistics; docs.ingest, run again with every chunk stored, writes the report', async () => {
     const ingest = await runRole(docsIngestRole, { title: 'Two', text: `${'a b c. '.repeat(60)}\n\n${'d e f. '.repeat(60)}`, chunkSize: 300 }, { roles, redis, keyPrefix });
     const documentId = ingest.message.id;
-    const chunks = ingest.sent.map((sent) => sent.payload as { chunkIndex: number; chunkCount: number; text: string; startsParagraph: boolean });
-    for (const [at, chunk] of chunks.entries()) {
-      const stats = analyseChunk(chunk.text, { startsParagraph: chunk.startsParagraph, endsText: at === chunks.length - 1 });
-      const stored = await runRole(docsStoreRole, { documentId, chunkIndex: chunk.chunkIndex, chunkCount: chunk.chunkCount, stats }, { roles, redis, keyPrefix });
-      expect(stored).toMatchObject({ outcome: 'completed', result: { documentId, complete: at === chunks.length - 1 } });
+    const chunks = analysedChunks(ingest);
+    for (const chunk of chunks) {
+      const stored = await runRole(docsStoreRole, { documentId, chunkIndex: chunk.chunkIndex, chunkCount: chunk.chunkCount }, { roles, redis, keyPrefix, children: analysisOf(chunk) });
+      expect(stored).toMatchObject({ outcome: 'completed', result: { documentId, chunkIndex: chunk.chunkIndex } });
     }
-    expect((await new DocumentStore(redis, keyPrefix).read(documentId))?.view).toMatchObject({ status: 'completed', report: { words: 360 } });
+    expect((await readDocument(documentId))?.view).toMatchObject({ status: 'processing', chunks: { analysed: chunks.length } });
+    const resumed = await runRole(docsIngestRole, ingest.message.payload as never, { roles, redis, keyPrefix, children: storedChildren(chunks), messageId: documentId });
+    expect(resumed).toMatchObject({ outcome: 'completed', result: { documentId, chunks: chunks.length } });
+    expect((await readDocument(documentId))?.view).toMatchObject({ status: 'completed', report: { words: 360 } });
+  });
+
+  it('docs.ingest run again with only some chunks stored fans out again (the same children: their ids follow from its id)', async () => {
+    const ingest = await runRole(docsIngestRole, { title: 'Two', text: `${'a b c. '.repeat(60)}\n\n${'d e f. '.repeat(60)}`, chunkSize: 300 }, { roles, redis, keyPrefix });
+    const again = await runRole(docsIngestRole, ingest.message.payload as never, { roles, redis, keyPrefix, children: storedChildren(analysedChunks(ingest).slice(0, 1)), messageId: ingest.message.id });
+    expect(again.outcome).toBe('waiting-children');
+    expect(again.fanOut?.ids).toEqual(ingest.fanOut?.ids);
+  });
+
+  it('docs.store without an analysis fails permanently (NO_ANALYSIS)', async () => {
+    const { documentId } = await ingestTwoChunks();
+    expect(await runRole(docsStoreRole, { documentId, chunkIndex: 0, chunkCount: 2 }, { roles, redis, keyPrefix })).toMatchObject({ outcome: 'failed', error: { code: 'NO_ANALYSIS', class: 'permanent' } });
   });
 });
 
-type SentChunk = { documentId: string; chunkIndex: number; chunkCount: number; text: string; startsParagraph: boolean };
-
-/** Runs docs.ingest on a two-chunk text; returns the document id and the docs.analyze payloads it sent. */
-async function ingestTwoChunks(metadata: { tenant?: string } = {}): Promise<{ documentId: string; chunks: SentChunk[] }> {
+/** Runs docs.ingest on a two-chunk text; returns the document id and the docs.analyze payloads it fanned out. */
+async function ingestTwoChunks(metadata: { tenant?: string } = {}): Promise<{ documentId: string; chunks: FannedChunk[] }> {
   const ingest = await runRole(docsIngestRole, { title: 'Two', text: `${'a b c. '.repeat(30)}\n\n${'d e f. '.repeat(30)}`, chunkSize: 300 }, { roles, redis, keyPrefix, metadata });
-  const chunks = ingest.sent.map((sent) => sent.payload as SentChunk);
+  const chunks = analysedChunks(ingest);
   expect(chunks).toHaveLength(2);
   return { documentId: ingest.message.id, chunks };
 }
 
-/** Runs docs.store for one chunk with its real statistics; `change` forges fields of the payload. */
-function storeChunk(chunk: SentChunk, change: Partial<{ chunkIndex: number; chunkCount: number }> = {}) {
-  const stats = analyseChunk(chunk.text, { startsParagraph: chunk.startsParagraph, endsText: chunk.chunkIndex === chunk.chunkCount - 1 });
-  return runRole(docsStoreRole, { documentId: chunk.documentId, chunkIndex: chunk.chunkIndex, chunkCount: chunk.chunkCount, stats, ...change }, { roles, redis, keyPrefix });
+/** Runs docs.store for one chunk with its real statistics as its child's result; `change` forges fields of the payload. */
+function storeChunk(chunk: FannedChunk, change: Partial<{ chunkIndex: number; chunkCount: number }> = {}) {
+  return runRole(docsStoreRole, { documentId: chunk.documentId, chunkIndex: chunk.chunkIndex, chunkCount: chunk.chunkCount, ...change }, { roles, redis, keyPrefix, children: analysisOf(chunk) });
 }
 
 const readDocument = (documentId: string) => new DocumentStore(redis, keyPrefix).read(documentId);
+
+const writeReport = (documentId: string) => new DocumentStore(redis, keyPrefix).writeReport(documentId);
 
 describe('docs.store takes only the chunks of documents docs.ingest created', () => {
   it('fails a chunk of a made-up document permanently (UNKNOWN_DOCUMENT) and creates no key', async () => {
@@ -82,15 +117,16 @@ describe('docs.store takes only the chunks of documents docs.ingest created', ()
     expect(await redis.exists(new DocumentStore(redis, keyPrefix).key(documentId))).toBe(0);
   });
 
-  it('fails a chunk beyond the document\'s chunks (CHUNK_OUT_OF_RANGE) without counting it, so the report waits for the real one', async () => {
+  it("fails a chunk beyond the document's chunks (CHUNK_OUT_OF_RANGE) without storing it, and the report needs every real one", async () => {
     const { documentId, chunks } = await ingestTwoChunks();
-    expect(await storeChunk(chunks[0]!)).toMatchObject({ outcome: 'completed', result: { complete: false } });
-    // Before the fix, a second chunk 0's worth under another index completed the document with half its text.
+    expect(await storeChunk(chunks[0]!)).toMatchObject({ outcome: 'completed' });
     expect(await storeChunk(chunks[0]!, { chunkIndex: 2 })).toMatchObject({ outcome: 'failed', error: { code: 'CHUNK_OUT_OF_RANGE', class: 'permanent' } });
     expect(await storeChunk(chunks[0]!, { chunkIndex: 2, chunkCount: 3 })).toMatchObject({ outcome: 'failed', error: { code: 'CHUNK_OUT_OF_RANGE' } });
     expect((await readDocument(documentId))?.view).toMatchObject({ status: 'processing', chunks: { total: 2, analysed: 1 } });
+    await expect(writeReport(documentId)).rejects.toMatchObject({ code: 'DOCUMENT_INCOMPLETE' });
 
-    expect(await storeChunk(chunks[1]!)).toMatchObject({ outcome: 'completed', result: { complete: true } });
+    expect(await storeChunk(chunks[1]!)).toMatchObject({ outcome: 'completed' });
+    await writeReport(documentId);
     const done = (await readDocument(documentId))?.view;
     expect(done).toMatchObject({ status: 'completed', chunks: { total: 2, analysed: 2 }, report: { words: 180, sentences: 60, paragraphs: 2 } });
 
@@ -99,17 +135,17 @@ describe('docs.store takes only the chunks of documents docs.ingest created', ()
     expect((await readDocument(documentId))?.view).toEqual(done);
   });
 
-  it('writes the report once: a redelivered last chunk completes again without changing it', async () => {
+  it('a redelivered chunk leaves the report as it was', async () => {
     const { documentId, chunks } = await ingestTwoChunks();
     await storeChunk(chunks[0]!);
     await storeChunk(chunks[1]!);
+    await writeReport(documentId);
     const first = (await readDocument(documentId))?.view;
-    expect(await storeChunk(chunks[1]!)).toMatchObject({ outcome: 'completed', result: { complete: true } });
-    expect(await storeChunk(chunks[0]!)).toMatchObject({ outcome: 'completed', result: { complete: true } });
+    expect(await storeChunk(chunks[1]!)).toMatchObject({ outcome: 'completed' });
     expect((await readDocument(documentId))?.view).toEqual(first);
   });
 
-  it('renews the document\'s TTL with every chunk it stores, the last one (which writes the report) too', async () => {
+  it("renews the document's TTL with every chunk it stores, and with the report", async () => {
     const { documentId, chunks } = await ingestTwoChunks();
     const key = new DocumentStore(redis, keyPrefix).key(documentId);
     const ttl = () => redis.ttl(key);
@@ -119,6 +155,9 @@ describe('docs.store takes only the chunks of documents docs.ingest created', ()
       expect(await storeChunk(chunk)).toMatchObject({ outcome: 'completed' });
       expect(await ttl()).toBeGreaterThan(DOCUMENT_TTL_SECONDS - 60);
     }
+    await redis.expire(key, 60);
+    await writeReport(documentId);
+    expect(await ttl()).toBeGreaterThan(DOCUMENT_TTL_SECONDS - 60);
     expect((await readDocument(documentId))?.view.status).toBe('completed');
   });
 });
@@ -133,7 +172,7 @@ describe('the document record', () => {
 describe('the document pipeline\'s limits', () => {
   it('normalises CRLF and CR line ends at ingest, so a Windows paragraph break is one', async () => {
     const run = await runRole(docsIngestRole, { title: 'CRLF', text: 'First paragraph.\r\n\r\nSecond one.\r\nStill second.\rThird line.' }, { roles, redis, keyPrefix });
-    const [chunk] = run.sent.map((sent) => (sent.payload as { text: string }).text);
+    const [chunk] = analysedChunks(run).map((analysed) => analysed.text);
     expect(chunk).toBe('First paragraph.\n\nSecond one.\nStill second.\nThird line.');
     expect(analyseChunk(chunk!)).toMatchObject({ paragraphs: 2, sentences: 4 });
   });

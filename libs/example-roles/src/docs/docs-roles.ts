@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import { TaskIdSchema } from '@taskyard/contracts';
-import { defineRole, PermanentTaskError } from '@taskyard/roles';
+import { child, defineRole, PermanentTaskError } from '@taskyard/roles';
 import { DEFAULT_CHUNK_CHARS, MAX_CHUNK_CHARS, MAX_CHUNKS, MAX_DOCUMENT_CHARS, MIN_CHUNK_CHARS } from './document-limits';
 import { DocumentStore } from './document-store';
 import { analyseChunk, ChunkStatisticsSchema, endsParagraph, splitIntoChunks } from './text-statistics';
 
 /**
- * A small layered pipeline (coordination → processing → storage), each layer its own role:
- * `docs.ingest` validates and splits a document, `docs.analyze` computes each chunk's
- * statistics, `docs.store` persists them and assembles the report read by GET /v1/documents/:id.
- * Only the layer before may send to the next (acceptFrom): a client submits documents, never
- * chunks or statistics of its own.
+ * A small layered pipeline (coordination → processing → storage), each layer its own role, on
+ * Taskyard's run-time fan-out (BullMQ's flows): `docs.ingest` validates and splits a document and
+ * adds one `docs.store` per chunk under itself, each after one `docs.analyze` that computes the
+ * chunk's statistics; `docs.store` persists them; when every chunk is stored, BullMQ runs
+ * `docs.ingest` again, which writes the report read by GET /v1/documents/:id. Nothing counts
+ * chunks by hand: the flow knows when the children are done. Only the coordinator may start the
+ * others (acceptFrom): a client submits documents, never chunks or statistics of its own. The
+ * three roles are one family (`docs.*`), so the tree stays in one hash slot on a Redis Cluster.
  */
 export const DocsIngestPayloadSchema = z
   .object({
@@ -35,18 +38,49 @@ export const DocsAnalyzePayloadSchema = z
   })
   .strict();
 
+/** One chunk to store: its statistics are its child docs.analyze's result. */
 export const DocsStorePayloadSchema = z
   .object({
     documentId: TaskIdSchema,
     chunkIndex: ChunkIndexSchema,
     chunkCount: ChunkCountSchema,
-    stats: ChunkStatisticsSchema,
   })
   .strict();
 
+export const docsAnalyzeRole = defineRole({
+  name: 'docs.analyze',
+  description: 'Processor: computes word, sentence and frequency statistics of one chunk (its parent docs.store stores them).',
+  input: DocsAnalyzePayloadSchema,
+  output: ChunkStatisticsSchema,
+  concurrency: 20,
+  acceptFrom: ['role:docs.ingest'],
+  handler: async (message) => {
+    const { chunkIndex, chunkCount, startsParagraph, text } = message.payload;
+    return analyseChunk(text, { startsParagraph, endsText: chunkIndex === chunkCount - 1 });
+  },
+});
+
+export const docsStoreRole = defineRole({
+  name: 'docs.store',
+  description: 'Storage: persists the statistics its child docs.analyze computed for one chunk.',
+  input: DocsStorePayloadSchema,
+  output: z.object({ documentId: z.string(), chunkIndex: z.number().int() }),
+  concurrency: 10,
+  acceptFrom: ['role:docs.ingest'],
+  handler: async (message, ctx) => {
+    const { documentId, chunkIndex, chunkCount } = message.payload;
+    const [analysis] = await ctx.children(docsAnalyzeRole);
+    if (!analysis?.ok) throw new PermanentTaskError(`chunk ${chunkIndex} of document "${documentId}" has no analysis`, 'NO_ANALYSIS');
+    // The statistics come from the child's result in Redis, not a signed message: checked again.
+    const stats = ChunkStatisticsSchema.parse(analysis.result);
+    await new DocumentStore(ctx.redis, ctx.keyPrefix).saveChunk(documentId, { index: chunkIndex, count: chunkCount, stats });
+    return { documentId, chunkIndex };
+  },
+});
+
 export const docsIngestRole = defineRole({
   name: 'docs.ingest',
-  description: 'Coordinator: validates a text document, splits it into chunks and fans them out to docs.analyze.',
+  description: 'Coordinator: validates a text document, splits it into chunks, fans out one docs.store (after its docs.analyze) per chunk, and writes the report once all are stored.',
   input: DocsIngestPayloadSchema,
   output: z.object({ documentId: z.string(), chunks: z.number().int() }),
   concurrency: 5,
@@ -56,44 +90,24 @@ export const docsIngestRole = defineRole({
     const chunks = splitIntoChunks(text, message.payload.chunkSize);
     // The ingest message's id names the document: every later message carries it.
     const documentId = message.id;
-    await new DocumentStore(ctx.redis, ctx.keyPrefix).create(documentId, { title: message.payload.title, chunkCount: chunks.length, tenant: message.metadata.tenant });
-    // Sending is idempotent per attempt only through the store; a retried ingest re-sends
-    // chunks, which docs.store absorbs (chunk fields are overwritten with equal values).
-    for (const [chunkIndex, chunk] of chunks.entries()) {
-      const startsParagraph = endsParagraph(chunks[chunkIndex - 1]);
-      await ctx.send(docsAnalyzeRole, { documentId, chunkIndex, chunkCount: chunks.length, startsParagraph, text: chunk });
+    const documents = new DocumentStore(ctx.redis, ctx.keyPrefix);
+    const stored = await ctx.children(docsStoreRole);
+    if (stored.length < chunks.length) {
+      // The first run (or one cut short after its fan-out: the children's ids follow from this
+      // task's, so none is added twice). One docs.store per chunk, each after its docs.analyze.
+      await documents.create(documentId, { title: message.payload.title, chunkCount: chunks.length, tenant: message.metadata.tenant });
+      const chunkCount = chunks.length;
+      return ctx.fanOut(
+        chunks.map((chunk, chunkIndex) =>
+          child(docsStoreRole, { documentId, chunkIndex, chunkCount }, {
+            children: [child(docsAnalyzeRole, { documentId, chunkIndex, chunkCount, startsParagraph: endsParagraph(chunks[chunkIndex - 1]), text: chunk })],
+          }),
+        ),
+      );
     }
-    ctx.log.debug({ documentId, chunks: chunks.length }, 'document split');
+    // Run again once every chunk is stored: the report.
+    await documents.writeReport(documentId);
+    ctx.log.info({ documentId, chunks: chunks.length }, 'document report stored');
     return { documentId, chunks: chunks.length };
-  },
-});
-
-export const docsAnalyzeRole = defineRole({
-  name: 'docs.analyze',
-  description: 'Processor: computes word, sentence and frequency statistics of one chunk and hands them to docs.store.',
-  input: DocsAnalyzePayloadSchema,
-  output: z.object({ words: z.number().int() }),
-  concurrency: 20,
-  acceptFrom: [`role:${docsIngestRole.name}`],
-  handler: async (message, ctx) => {
-    const { documentId, chunkIndex, chunkCount, startsParagraph, text } = message.payload;
-    const stats = analyseChunk(text, { startsParagraph, endsText: chunkIndex === chunkCount - 1 });
-    await ctx.send(docsStoreRole, { documentId, chunkIndex, chunkCount, stats });
-    return { words: stats.words };
-  },
-});
-
-export const docsStoreRole = defineRole({
-  name: 'docs.store',
-  description: 'Storage: persists chunk statistics and, when the last chunk arrives, the document report.',
-  input: DocsStorePayloadSchema,
-  output: z.object({ documentId: z.string(), complete: z.boolean() }),
-  concurrency: 10,
-  acceptFrom: [`role:${docsAnalyzeRole.name}`],
-  handler: async (message, ctx) => {
-    const { documentId, chunkIndex, chunkCount, stats } = message.payload;
-    const complete = await new DocumentStore(ctx.redis, ctx.keyPrefix).saveChunk(documentId, { index: chunkIndex, count: chunkCount, stats });
-    if (complete) ctx.log.info({ documentId }, 'document report stored');
-    return { documentId, complete };
   },
 });

@@ -50,11 +50,11 @@ const DOCUMENT_SCRIPTS = new LuaScripts(resolve(__dirname, '../../lua'), {
   docsSaveReport: { file: 'save-document-report.lua', keys: 1 },
 });
 
-type SaveChunkReply = ['saved' | 'unknown' | 'out-of-range', number, number, 0 | 1];
+type SaveChunkReply = ['saved' | 'unknown' | 'out-of-range', number];
 
 /**
  * The storage layer of the document pipeline: one Redis hash per document with its metadata,
- * one field per analysed chunk, and the final report once every chunk is in. Only a document
+ * one field per analysed chunk, and the final report its coordinator writes once every chunk is in. Only a document
  * docs.ingest created takes chunks, and only its own; writes are idempotent, so a redelivered
  * task cannot corrupt a document.
  */
@@ -79,29 +79,33 @@ export class DocumentStore {
   }
 
   /**
-   * Stores one chunk's statistics; when it was the last one missing, writes the report. Returns
-   * whether the document is complete. Throws UNKNOWN_DOCUMENT for a document that does not
-   * exist and CHUNK_OUT_OF_RANGE for a chunk that is not one of its own (both permanent).
+   * Stores one chunk's statistics (idempotent: a redelivered chunk writes the same field).
+   * Throws UNKNOWN_DOCUMENT for a document that does not exist and CHUNK_OUT_OF_RANGE for a chunk
+   * that is not one of its own (both permanent).
    */
-  async saveChunk(documentId: string, chunk: AnalysedChunk): Promise<boolean> {
-    const key = this.key(documentId);
+  async saveChunk(documentId: string, chunk: AnalysedChunk): Promise<void> {
     const scripts = DOCUMENT_SCRIPTS.on(this.redis);
-    const [outcome, analysed, chunkCount, reported] = (await scripts.docsSaveChunk(key, chunk.index, chunk.count, JSON.stringify(chunk.stats), DOCUMENT_TTL_SECONDS)) as SaveChunkReply;
+    const [outcome, chunkCount] = (await scripts.docsSaveChunk(this.key(documentId), chunk.index, chunk.count, JSON.stringify(chunk.stats), DOCUMENT_TTL_SECONDS)) as SaveChunkReply;
     if (outcome === 'unknown') throw unknownDocument(documentId);
     if (outcome === 'out-of-range') {
       throw new PermanentTaskError(`chunk ${chunk.index} of ${chunk.count} is not one of the ${chunkCount} chunks of document "${documentId}"`, 'CHUNK_OUT_OF_RANGE');
     }
-    if (analysed < chunkCount) return false;
-    if (reported === 1) return true;
-    // Every chunk is in: whichever task sees that first (or again, redelivered) writes the report once.
+  }
+
+  /**
+   * Writes the document's report from its chunks' statistics (again, equal, when run again).
+   * Throws UNKNOWN_DOCUMENT, or DOCUMENT_INCOMPLETE while a chunk is missing (permanent: the
+   * coordinator writes it only once every docs.store child completed).
+   */
+  async writeReport(documentId: string): Promise<void> {
+    const key = this.key(documentId);
     const fields = await this.redis.hgetall(key);
     if (!fields['meta']) throw unknownDocument(documentId);
-    const chunks = chunkStatistics(fields, MetaSchema.parse(JSON.parse(fields['meta'])).chunkCount);
-    // Only a document written before chunks were checked can miss one here (a stray chunk counted).
-    if (!chunks) return false;
+    const chunkCount = MetaSchema.parse(JSON.parse(fields['meta'])).chunkCount;
+    const chunks = chunkStatistics(fields, chunkCount);
+    if (!chunks) throw new PermanentTaskError(`document "${documentId}" misses chunks of its ${chunkCount}`, 'DOCUMENT_INCOMPLETE');
     const final = { completedAt: new Date().toISOString(), report: mergeStatistics(chunks) };
-    if ((await scripts.docsSaveReport(key, JSON.stringify(final), DOCUMENT_TTL_SECONDS)) !== 1) throw unknownDocument(documentId);
-    return true;
+    if ((await DOCUMENT_SCRIPTS.on(this.redis).docsSaveReport(key, JSON.stringify(final), DOCUMENT_TTL_SECONDS)) !== 1) throw unknownDocument(documentId);
   }
 
   /** The document's view and tenant: two fields and a count, however many chunks it has. */

@@ -8,6 +8,7 @@ import {
   type ReplayAccepted,
   type TaskEnvelope,
   type TaskMessage,
+  WORKFLOW_REPLAY_NOTE,
 } from '@taskyard/contracts';
 import { openMessage, type MessageSigner } from '@taskyard/crypto';
 import type { Dispatcher } from '@taskyard/dispatch';
@@ -108,7 +109,9 @@ export class DeadLetterReplayer {
     }
     await dispatcher.enqueue([dispatcher.jobOf(message)]);
     await store.remove(id);
-    return { kind: 'replayed', accepted: { id: message.id, role: message.role, state: 'queued', deadLetterId: id } };
+    const workflowId = message.metadata.workflowId;
+    const workflow = workflowId === undefined ? {} : { workflow: { id: workflowId, resumed: false as const, note: WORKFLOW_REPLAY_NOTE } };
+    return { kind: 'replayed', accepted: { id: message.id, role: message.role, state: 'queued', deadLetterId: id, ...workflow } };
   }
 
   private admit(role: string, count: number): Promise<void> {

@@ -67,6 +67,27 @@ export class TaskCanceller {
     return { status: 202, view: { ...after, cancellationRequested: true } };
   }
 
+  /**
+   * Cancels a workflow's unfinished tasks. Every cancellation is recorded before any job is
+   * removed: removing a child can set its parent free to run, and a workflow's task reads its
+   * record even on a first delivery. Then each job is removed alone (its finished children keep
+   * their results) or, running, told to abort. Finished tasks are left as they are. The caller
+   * checked the tasks' tenant.
+   */
+  async cancelAll(ids: readonly string[]): Promise<void> {
+    const { store, redis, keys } = this.deps;
+    const found = await withRedis(redis, () => Promise.all(ids.map((id) => store.inspect(id))));
+    const open = found.filter((task): task is NonNullable<typeof task> => !!task && !isFinished(task.view.state));
+    const held = await withRedis(redis, () => Promise.all(open.map(({ view }) => store.records.recordCancelled(view.id, this.recordOf(view), this.ttlMs(view)))));
+    for (const [at, { view }] of open.entries()) {
+      // It completed before its record: nothing to stop.
+      if (held[at]?.status === 'done') continue;
+      if (view.state !== 'active' && (await withRedis(redis, () => store.remove(view.id, { children: false })))) continue;
+      // Running, or it started since it was read: told to abort (harmless where nothing runs it).
+      await withRedis(redis, () => redis.publish(keys.cancelChannel, view.id));
+    }
+  }
+
   private async read(id: string): Promise<TaskView> {
     const view = await withRedis(this.deps.redis, () => this.deps.store.read(id));
     if (!view) throw taskNotFound(id);
@@ -104,6 +125,10 @@ export class TaskCanceller {
     if (!role) return retentionMs;
     return Math.max(retentionMs, ledgerTimings(role, view.maxAttempts, this.deps.config).ttlMs);
   }
+}
+
+function isFinished(state: TaskView['state']): boolean {
+  return state === 'completed' || state === 'failed' || state === 'cancelled';
 }
 
 export function taskNotFound(id: string): ApiError {
