@@ -35,7 +35,7 @@ export default defineConfig({
           name: 'cluster',
           include: [
             'test/api/**/*.int.test.ts',
-            'test/process/{sigkill,sigterm,effects-once,timeouts,dead-letter-backoff,circuit-breaker}.test.ts',
+            'test/process/{sigkill,sigterm,effects-once,timeouts,dead-letter-backoff,circuit-breaker,schedules-restart}.test.ts',
           ],
         },
       },

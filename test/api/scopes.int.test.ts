@@ -10,6 +10,7 @@ const keys = {
   read: key('read', ['tasks:read']),
   cancel: key('cancel', ['tasks:cancel']),
   deadLetters: key('dead-letters', ['dead-letters:manage']),
+  schedules: key('schedules', ['schedules:manage']),
   dashboard: key('dashboard', ['dashboard:read']),
   admin: key('root', ['admin']),
 };
@@ -46,6 +47,11 @@ describe('scopes: every route, every scope', () => {
     { name: 'POST /v1/workflows (docs.ingest)', allowed: ['submit'], status: 202, call: request('POST', '/v1/workflows', { root: { role: 'docs.ingest', payload: { title: 't', text: 'x' } } }) },
     { name: 'GET /v1/workflows/:id', allowed: ['read'], status: 404, call: request('GET', `/v1/workflows/${unknownWorkflow}`) },
     { name: 'DELETE /v1/workflows/:id', allowed: ['cancel'], status: 404, call: request('DELETE', `/v1/workflows/${unknownWorkflow}`) },
+    // Upserting also needs the role's submit scope, which only admin has of these keys.
+    { name: 'POST /v1/schedules', allowed: [], status: 201, call: request('POST', '/v1/schedules', { id: 'scoped', role: 'echo', payload: {}, every: 3_600_000 }) },
+    { name: 'GET /v1/schedules', allowed: ['schedules'], status: 200, call: request('GET', '/v1/schedules') },
+    { name: 'GET /v1/schedules/:id', allowed: ['schedules'], status: 404, call: request('GET', '/v1/schedules/unknown') },
+    { name: 'DELETE /v1/schedules/:id', allowed: ['schedules'], status: 404, call: request('DELETE', '/v1/schedules/unknown') },
     { name: 'GET /v1/roles', allowed: ['read'], status: 200, call: request('GET', '/v1/roles') },
     { name: 'GET /v1/documents/:id', allowed: ['read'], status: 404, call: request('GET', `/v1/documents/${unknownTask}`) },
     { name: 'GET /v1/dead-letters', allowed: ['deadLetters'], status: 200, call: request('GET', '/v1/dead-letters') },

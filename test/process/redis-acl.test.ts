@@ -193,6 +193,20 @@ describe('the platform as the least-privilege user of infra/redis/taskyard.acl, 
     expect(document.chunks.analysed).toBe(document.chunks.total);
   });
 
+  it('runs a workflow and a schedule', async () => {
+    const workflow = await api.client.request('POST', '/v1/workflows', { body: { root: { role: 'echo', payload: { message: 'parent' }, children: [{ role: 'echo', payload: { message: 'child' } }] } } });
+    expect(workflow.status, workflow.text).toBe(202);
+    await waitFor('the workflow to complete', async () => ((await api.client.request('GET', `/v1/workflows/${workflow.body.id}`)).body?.state === 'completed' ? true : undefined));
+    const schedule = await api.client.request('POST', '/v1/schedules', { body: { id: 'acl-beat', role: 'echo', payload: { message: 'scheduled' }, every: 1000 } });
+    expect(schedule.status, schedule.text).toBe(201);
+    const [run] = await waitFor('a scheduled run', async () => {
+      const view = (await api.client.request('GET', '/v1/schedules/acl-beat')).body;
+      return view?.lastRuns?.length > 0 ? view.lastRuns : undefined;
+    });
+    expect(await waitForState(api.client, run.taskId, 'completed')).toMatchObject({ result: { echo: { message: 'scheduled' } } });
+    expect((await api.client.request('DELETE', '/v1/schedules/acl-beat')).status).toBe(204);
+  });
+
   it('cannot flush, reconfigure, or reach keys and channels outside its prefix', async () => {
     await expect(asUser.flushall()).rejects.toThrow(/^NOPERM .*'flushall'/);
     await expect(asUser.flushdb()).rejects.toThrow(/^NOPERM .*'flushdb'/);

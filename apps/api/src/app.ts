@@ -5,7 +5,7 @@ import { MessageSigner } from '@taskyard/crypto';
 import { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
-import { DeadLetterStore, IdempotencyRecords, RoleQueues, TaskStore, TaskyardKeys, WorkflowRecords, type RedisClient } from '@taskyard/store';
+import { DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, TaskStore, TaskyardKeys, WorkflowRecords, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyRing } from './auth/api-key-ring';
 import { ApiKeysWatcher } from './auth/api-keys-watcher';
@@ -29,6 +29,8 @@ import { TaskCanceller } from './routes/tasks/task-canceller';
 import { TaskSubmission } from './routes/tasks/task-submission';
 import { tasksRoutes } from './routes/tasks/tasks.routes';
 import { topicsRoutes } from './routes/topics/topics.routes';
+import { Schedules } from './routes/schedules/schedules';
+import { schedulesRoutes } from './routes/schedules/schedules.routes';
 import { Workflows } from './routes/workflows/workflows';
 import { workflowsRoutes } from './routes/workflows/workflows.routes';
 
@@ -83,7 +85,8 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
     onEnqueued: (counts) => counts.forEach((count, role) => metrics.countSubmitted(role, count)),
   });
   const deadLetters = new DeadLetterStore(redis, keys, config.deadLetterTtlMs);
-  app.addHook('onClose', () => queues.close());
+  const scheduleStore = new ScheduleStore(redis, keys);
+  app.addHook('onClose', () => Promise.all([queues.close(), scheduleStore.close()]).then(() => undefined));
 
   const ring = new ApiKeyRing(config.apiKeys);
   const audit = new AuditLog(logger, metrics.registry);
@@ -112,6 +115,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       await v1.register(tasksRoutes, { submission, store, redis, registry, canceller });
       const workflows = new Workflows({ dispatcher, store, records: new WorkflowRecords(redis, keys), redis, canceller, config });
       await v1.register(workflowsRoutes, { workflows });
+      await v1.register(schedulesRoutes, { schedules: new Schedules({ dispatcher, store: scheduleStore, redis, maxPerTenant: config.schedulesMaxPerTenant }) });
       await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
       await v1.register(deadLettersRoutes, { store: deadLetters, registry, dispatcher, signer, redis });

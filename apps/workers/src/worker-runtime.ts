@@ -11,6 +11,7 @@ import {
   enforceRedisSafety,
   OnceClaims,
   RoleQueues,
+  ScheduleStore,
   TaskStore,
   TaskyardKeys,
   type RedisClient,
@@ -22,6 +23,7 @@ import { EffectsLedger } from './effects-ledger';
 import { IsolatedRoles } from './isolated/isolated-roles';
 import { Notifier } from './notifier';
 import { createRoleWorker } from './role-worker';
+import { ScheduleRunner } from './schedules/schedule-runner';
 import { WorkerMetrics } from './worker-metrics';
 
 export interface WorkerRuntimeOptions {
@@ -33,7 +35,7 @@ export interface WorkerRuntimeOptions {
 
 /**
  * Everything one worker process runs: one shared Redis connection, one BullMQ Worker per role
- * in ROLES, the dispatcher for follow-up tasks, one notifier for every pub/sub channel, and
+ * in ROLES, the schedules' runner, the dispatcher for follow-up tasks, one notifier for every pub/sub channel, and
  * the metrics they report to.
  */
 export class WorkerRuntime {
@@ -45,6 +47,8 @@ export class WorkerRuntime {
   private readonly pools: RolePools;
   private readonly notifier: Notifier;
   private readonly circuits: Circuits;
+  private readonly schedules: ScheduleStore;
+  private readonly scheduleRunner: ScheduleRunner;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
@@ -75,6 +79,9 @@ export class WorkerRuntime {
     this.pools = new RolePools(roles, this.metrics.registry, logger);
     this.circuits = new Circuits({ roles, redis: this.redis, keys, queues: this.queues, logger, registry: this.metrics.registry, replica: workerName });
     this.circuits.attach(this.notifier);
+    const dispatcher = new Dispatcher({ registry, store, signer, config });
+    this.schedules = new ScheduleStore(this.redis, keys);
+    this.scheduleRunner = new ScheduleRunner({ redis: this.redis, keys, store: this.schedules, dispatcher, config, logger, registry: this.metrics.registry, workerName });
     const deps = {
       config,
       redis: this.redis,
@@ -88,7 +95,7 @@ export class WorkerRuntime {
       deadLetters: new DeadLetterStore(this.redis, keys, config.deadLetterTtlMs),
       isolated: this.isolated,
       circuits: this.circuits,
-      context: { dispatcher: new Dispatcher({ registry, store, signer, config }), redis: this.redis, config, onceClaims: new OnceClaims(this.redis, keys), pools: this.pools },
+      context: { dispatcher, redis: this.redis, config, onceClaims: new OnceClaims(this.redis, keys), pools: this.pools },
     };
     this.workers = roles.map((role) => createRoleWorker(role, deps));
   }
@@ -106,6 +113,8 @@ export class WorkerRuntime {
       void worker.run().catch((err: unknown) => logger.error({ err, role: worker.name }, 'worker stopped with an error'));
     }
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+    // Every worker process takes schedules' runs, whatever its roles: they only enqueue.
+    await this.scheduleRunner.start();
     logger.info({ roles: config.roles }, 'workers started');
   }
 
@@ -116,14 +125,14 @@ export class WorkerRuntime {
   /** Stops taking jobs, lets active ones finish, then closes connections. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all(this.workers.map((worker) => worker.close()));
+      await Promise.all([...this.workers.map((worker) => worker.close()), this.scheduleRunner.close()]);
       // After the workers: an isolated role's active tasks still need their child processes.
       await this.isolated.close();
       // After the workers too: their finished tasks have given every resource back.
       await this.pools.drain();
       await this.notifier.close();
       this.circuits.close();
-      await this.queues.close();
+      await Promise.all([this.queues.close(), this.schedules.close()]);
       await this.redis.quit().catch(() => this.redis.disconnect());
     })();
     return this.closing;

@@ -206,7 +206,7 @@ describe('API_KEYS_FILE', () => {
     expect(problems).toEqual([
       expect.stringMatching(/^API_KEYS_FILE: entry 1 \("short"\): secret: at least 16 characters/),
       expect.stringMatching(/^API_KEYS_FILE: entry 2 \("both"\): secret: give exactly one of "secret" and "secretSha256"/),
-      expect.stringMatching(/^API_KEYS_FILE: entry 3 \("scope"\): scopes.0: a scope is one of tasks:submit, tasks:read, tasks:cancel, dead-letters:manage, dashboard:read, admin, or tasks:submit:<role>/),
+      expect.stringMatching(/^API_KEYS_FILE: entry 3 \("scope"\): scopes.0: a scope is one of tasks:submit, tasks:read, tasks:cancel, dead-letters:manage, schedules:manage, dashboard:read, admin, or tasks:submit:<role>/),
       expect.stringMatching(/^API_KEYS_FILE: entry 4 \("when"\): expiresAt: /),
       expect.stringMatching(/^API_KEYS_FILE: entry 5 \("ok"\): id: appears twice/),
       expect.stringMatching(/^API_KEYS_FILE: entry 6 \("extra"\): Unrecognized key: "role"/),

@@ -79,6 +79,8 @@ const EnvSchema = z.object({
   /** The most tasks one workflow (POST /v1/workflows) or one run-time fan-out (ctx.fanOut) holds, and how deep a workflow nests. */
   WORKFLOW_MAX_NODES: int(1, 10_000).default(1000),
   WORKFLOW_MAX_DEPTH: int(1, 32).default(10),
+  /** The most schedules one tenant (and the operators, together) may have. */
+  SCHEDULES_MAX_PER_TENANT: int(1, 100_000).default(1000),
   /** Requests per minute per API key, counted in Redis across API replicas; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(0),
   /** Refuse to start when Redis may evict keys or does not persist (instead of a warning). */
@@ -139,6 +141,7 @@ export interface TaskyardConfig {
   readonly idempotencyTtlMs: number;
   /** WORKFLOW_MAX_NODES / WORKFLOW_MAX_DEPTH: the size of a workflow or a run-time fan-out. */
   readonly workflow: { readonly maxNodes: number; readonly maxDepth: number };
+  readonly schedulesMaxPerTenant: number;
   /** 0 = no per-key limit. */
   readonly rateLimitPerMinute: number;
   readonly requireSafeRedis: boolean;
@@ -242,6 +245,7 @@ export function loadConfig(
     deadLetterTtlMs: env.DEAD_LETTER_TTL,
     idempotencyTtlMs: env.IDEMPOTENCY_TTL,
     workflow: Object.freeze({ maxNodes: env.WORKFLOW_MAX_NODES, maxDepth: env.WORKFLOW_MAX_DEPTH }),
+    schedulesMaxPerTenant: env.SCHEDULES_MAX_PER_TENANT,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     requireSafeRedis: env.REQUIRE_SAFE_REDIS,
     pressure: Object.freeze({

@@ -3,12 +3,12 @@ import { z } from 'zod';
 /**
  * Who may send tasks to a role (the guide's "access control": a worker authorises the peer a
  * message comes from). A message's `metadata.source` is `api:<key id>` for tasks submitted over
- * HTTP and `role:<name>` for tasks a handler sent; it is covered by the signature. Patterns are
- * exact sources or `api:*` / `role:*`.
+ * HTTP, `role:<name>` for tasks a handler sent and `schedule:<id>` for a schedule's runs; it is
+ * covered by the signature. Patterns are exact sources or `api:*` / `role:*` / `schedule:*`.
  */
 export const SourcePatternSchema = z
   .string()
-  .regex(/^(api|role):([\w.-]+|\*)$/, 'a source pattern is api:<key id>, role:<role name>, api:* or role:*');
+  .regex(/^(api|role|schedule):([\w.-]+|\*)$/, 'a source pattern is api:<key id>, role:<role name>, schedule:<id>, or one of them with *');
 
 export const AcceptFromSchema = z.array(SourcePatternSchema).min(1).max(100);
 

@@ -204,3 +204,24 @@ export {
   type TransientErrorOptions,
 } from './errors/task-errors';
 export { DISPATCH_FAILURES, DispatchError, QUEUE_FULL_RETRY_AFTER_SECONDS, type DispatchFailure } from './errors/dispatch-error';
+export {
+  DEFAULT_SCHEDULE_PAGE,
+  MAX_SCHEDULE_EVERY_MS,
+  MAX_SCHEDULE_PAGE,
+  MIN_SCHEDULE_EVERY_MS,
+  SCHEDULE_RUNS_KEPT,
+  ScheduleIdSchema,
+  ScheduleListQuerySchema,
+  ScheduleListSchema,
+  ScheduleParamsSchema,
+  ScheduleRecordSchema,
+  ScheduleRunSchema,
+  ScheduleTaskOptionsSchema,
+  ScheduleTenantQuerySchema,
+  ScheduleViewSchema,
+  UpsertScheduleBodySchema,
+  type ScheduleRecord,
+  type ScheduleRun,
+  type ScheduleView,
+  type UpsertScheduleBody,
+} from './schedules';

@@ -5,7 +5,7 @@ import { RoleNameSchema } from './identifiers';
  * What an API key may do. A key holds a list of these; `admin` holds every one (the writable
  * board included). `tasks:submit:<role>` allows submitting to that one role only.
  */
-export const SCOPES = ['tasks:submit', 'tasks:read', 'tasks:cancel', 'dead-letters:manage', 'dashboard:read', 'admin'] as const;
+export const SCOPES = ['tasks:submit', 'tasks:read', 'tasks:cancel', 'dead-letters:manage', 'schedules:manage', 'dashboard:read', 'admin'] as const;
 
 export type FixedScope = (typeof SCOPES)[number];
 /** A scope a key may hold: one of SCOPES, or `tasks:submit:<role>`. */

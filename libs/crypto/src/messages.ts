@@ -19,11 +19,13 @@ export interface NewMessage {
   labels?: Readonly<Record<string, string>> | undefined;
   /** The workflow it is a node of. */
   workflowId?: string | undefined;
+  /** Its id (default a new one): a schedule's run for a slot has an id that follows from the slot. */
+  id?: string | undefined;
 }
 
 /** Creates, signs and freezes a message that starts a new piece of work. */
 export function createMessage(input: NewMessage, signer: MessageSigner): TaskMessage {
-  const id = newTaskId(input.role);
+  const id = input.id ?? newTaskId(input.role);
   // Members in canonical (sorted) order, here and in deriveMessage: canonicalJson's fast path.
   return seal(
     {

@@ -1,4 +1,4 @@
-import type { ChildFailurePolicy, SubmitMetadata, TaskMessage, WorkflowNode } from '@taskyard/contracts';
+import type { ChildFailurePolicy, Principal, SubmitMetadata, TaskMessage, WorkflowNode } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { MessageSigner } from '@taskyard/crypto';
 import type { RoleRegistry } from '@taskyard/roles';
@@ -82,6 +82,11 @@ export class Dispatcher {
     await this.deps.store.queues.addChildren(origin.parent.id, onChildFailure, prepared);
     this.deps.onEnqueued?.(countNodesByRole(prepared));
     return prepared;
+  }
+
+  /** A schedule's run as its upsert checks it (see MessagePreparer.checkScheduled); enqueues nothing. */
+  checkScheduled(principal: Principal, origin: Origin & { kind: 'schedule' }, request: DispatchRequest): PreparedTask {
+    return this.preparer.checkScheduled(principal, origin, request);
   }
 
   /** Refuses (FORBIDDEN) an API key that holds no submit scope at all, before any role is named. */

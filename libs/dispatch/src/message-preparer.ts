@@ -28,7 +28,7 @@ export interface DispatchRequest {
   metadata?: SubmitMetadata | undefined;
   /** New work only: the workflow the task is a node of (derived messages inherit their parent's). */
   workflowId?: string | undefined;
-  /** Derived messages only: the message id (a run-time fan-out's children, see derivedTaskId). */
+  /** The message id, for a run-time fan-out's children and a schedule's runs (see derivedTaskId); else a new one. */
   id?: string | undefined;
 }
 
@@ -81,6 +81,18 @@ export class MessagePreparer {
       throw new DispatchError('UNKNOWN_TOPIC', `no role subscribes to topic "${topic}"`, { topics: this.deps.registry.topics() });
     }
     return subscribers.map((role) => ({ ...request, role: role.name }));
+  }
+
+  /**
+   * A schedule's runs, checked when the schedule is upserted: the upserting key's submit scope
+   * for the role, then one run made as the schedule will make it (its acceptFrom sees
+   * `schedule:<id>`, its payload and options are the role's). Enqueues nothing.
+   */
+  checkScheduled(principal: Principal, origin: Origin & { kind: 'schedule' }, request: DispatchRequest): PreparedTask {
+    const api: Origin = { kind: 'api', principal };
+    this.checkMaySubmit(api);
+    this.checkScope(api, this.role(request.role, undefined), undefined);
+    return this.prepareOne(origin, request, undefined);
   }
 
   /** The job of an already signed message (a dead letter's claimed replay): its role's job options. */
@@ -194,6 +206,11 @@ export class MessagePreparer {
     const { metadata, workflowId } = request;
     if (origin.kind === 'role') return deriveMessage(origin.parent, { role: role.name, payload, source, id: request.id }, this.deps.signer);
     if (origin.kind === 'replay') return deriveMessage(origin.parent, { role: role.name, payload, source, owner: origin.principal.keyId }, this.deps.signer);
+    if (origin.kind === 'schedule') {
+      // New work each slot, labelled with its schedule and slot so a handler (and a search) can tell.
+      const labels = { schedule: origin.scheduleId, 'scheduled-for': new Date(origin.scheduledFor).toISOString() };
+      return createMessage({ role: role.name, payload, source, owner: origin.owner, tenant: origin.tenant, labels, id: request.id }, this.deps.signer);
+    }
     const { keyId, tenant: keyTenant } = origin.principal;
     if (keyTenant !== undefined && metadata?.tenant !== undefined && metadata.tenant !== keyTenant) {
       throw new DispatchError('FORBIDDEN', `${where(index)}this API key submits for its own tenant only: leave metadata.tenant out or set it to the key's tenant`, {

@@ -33,3 +33,4 @@ export { IdempotencyRecords, type IdempotencyClaim, type IdempotencyRecord } fro
 export { OnceClaims } from './once-claims';
 export { WorkflowRecords } from './workflow-records';
 export { CircuitStore, readCircuitStates, readSharedCircuits, type CircuitStoreOptions, type ProbeClaim } from './circuit-store';
+export { FIRE_JOB_NAME, ScheduleStore, type FireJobData } from './schedule-store';

@@ -98,6 +98,31 @@ export class TaskyardKeys {
     return `${this.prefix}:~wf:${workflowId}`;
   }
 
+  /** The internal BullMQ queue of the schedules' job schedulers (each run of a schedule is a job here first). */
+  get schedulesQueueName(): string {
+    return 'schedules';
+  }
+
+  /** Its prefix, and the one hash slot of everything schedules keep: `<prefix>{~schedules}`. */
+  get schedulesPrefix(): string {
+    return `${this.prefix}{~schedules}`;
+  }
+
+  /** A schedule's definition (JSON), by its internal id (tenant and id, see ScheduleStore.internalId). */
+  schedule(internalId: string): string {
+    return `${this.schedulesPrefix}:~schedule:${internalId}`;
+  }
+
+  /** A schedule's last runs (a capped sorted set of JSON ScheduleRuns, scored by their slot). */
+  scheduleRuns(internalId: string): string {
+    return `${this.schedulesPrefix}:~schedule-runs:${internalId}`;
+  }
+
+  /** Every schedule's internal id, in a sorted set read by range (GET /v1/schedules). */
+  get scheduleIndex(): string {
+    return `${this.schedulesPrefix}:~schedule-index`;
+  }
+
   /** Namespace of the per-API-key request counters. */
   get rateLimitNamespace(): string {
     return `${this.prefix}:~rate:`;
