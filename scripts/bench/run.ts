@@ -18,6 +18,7 @@ import { ensureBuilt } from './lib/build-check';
 import { buildResults, missingFigures, toMarkdown, writeResults, type ScenarioOutcome } from './lib/report';
 import type { BenchContext, Scenario, ScenarioSizes } from './lib/scenario';
 import { RawSide, TaskyardSide } from './lib/sides';
+import { batchRole } from './scenarios/batch-role';
 import { batchSubmit } from './scenarios/batch-submit';
 import { e2eLatency } from './scenarios/e2e-latency';
 import { httpSubmit } from './scenarios/http-submit';
@@ -27,7 +28,7 @@ import { taskRead } from './scenarios/task-read';
 import { workerThroughput } from './scenarios/worker-throughput';
 
 /** In order: redis-cost reads what http-submit and worker-throughput measured. */
-const SCENARIOS: readonly Scenario[] = [httpSubmit, batchSubmit, workerThroughput, e2eLatency, redisCost, memorySoak, taskRead];
+const SCENARIOS: readonly Scenario[] = [httpSubmit, batchSubmit, workerThroughput, e2eLatency, redisCost, memorySoak, taskRead, batchRole];
 
 const FULL: ScenarioSizes = {
   pairs: 3,

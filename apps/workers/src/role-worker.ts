@@ -7,6 +7,7 @@ import type { AnyRole, RoleHandler } from '@taskyard/roles';
 import { isRedisUnavailableError, taskyardBackoffDelay, TASKYARD_BACKOFF, type DeadLetterStore, type RedisClient, type RoleQueues } from '@taskyard/store';
 import type { Circuits } from './breaker/circuits';
 import { CIRCUIT_ONLY_LIMITER } from './breaker/hand-back';
+import { BatchCollector } from './batch/batch-collector';
 import { TaskyardWorker } from './bullmq-worker';
 import type { Cancellations } from './cancellations';
 import { DeadLetterWriter } from './dead-letter-writer';
@@ -45,9 +46,11 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardW
   const roleLog = deps.logger.child({ role: role.name });
   const queue = deps.queues.get(role.name);
   const deadLetters = new DeadLetterWriter(role.name, deps.deadLetters, queue, series, roleLog);
-  // An isolated role's handler runs in a child process that is killed at the timeout; the
-  // choice is made once here, so other roles pay nothing per task.
-  const handler = (role.isolated ? deps.isolated.poolFor(role).run : role.handler) as RoleHandler<unknown, unknown>;
+  // An isolated role's handler runs in a child process that is killed at the timeout; a batch
+  // role's messages wait for their batch; the choice is made once here, so other roles pay
+  // nothing per task.
+  const batches = role.handleBatch ? new BatchCollector(role, role.handleBatch, (size) => deps.metrics.batchSize(role.name).observe(size)) : undefined;
+  const handler = (role.isolated ? deps.isolated.poolFor(role).run : (batches?.handler ?? role.handler)) as RoleHandler<unknown, unknown>;
   const processor = createProcessor(role, {
     signer: deps.signer,
     ledger: deps.ledger,
@@ -65,7 +68,8 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardW
     connection: deps.redis,
     prefix: queue.opts.prefix!,
     name: deps.workerName,
-    concurrency: role.concurrency,
+    // A batch role's concurrency is batches at once: each needs `size` jobs in hand.
+    concurrency: role.batch ? role.concurrency * role.batch.size : role.concurrency,
     ...(role.rateLimit ? { limiter: { max: role.rateLimit.max, duration: role.rateLimit.duration } } : {}),
     // Without a limiter BullMQ would ignore the hold an open circuit puts on the queue.
     ...(role.breaker && !role.rateLimit ? { limiter: CIRCUIT_ONLY_LIMITER } : {}),
@@ -76,6 +80,8 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardW
     autorun: false,
   });
   deps.cancellations.register(role.name, worker);
+  // On shutdown the messages waiting for a batch run at once, not after their wait.
+  if (batches) worker.on('closing', () => batches.flushAll());
   worker.on('failed', (job, err) => void deadLetters.afterWorkerFailed(job, err));
   worker.on('stalled', (jobId) => {
     series.stalled.inc();

@@ -17,6 +17,7 @@ export class WorkerMetrics {
   private readonly duplicatesSkipped: Counter<'role'>;
   private readonly messagesRefused: Counter<'role' | 'reason'>;
   private readonly perRole = new Map<string, RoleSeries>();
+  private readonly batchSizes: Histogram<'role'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -25,6 +26,13 @@ export class WorkerMetrics {
       name: METRIC.tasksProcessed,
       help: 'Task attempts finished, by role and outcome (completed, failed, retried, cancelled, snoozed)',
       labelNames: ['role', 'outcome'],
+      registers: [this.registry],
+    });
+    this.batchSizes = new Histogram({
+      name: 'taskyard_batch_size',
+      help: "Messages in each batch a batch role's handler got, by role",
+      labelNames: ['role'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
       registers: [this.registry],
     });
     this.duration = new Histogram({
@@ -67,6 +75,11 @@ export class WorkerMetrics {
   }
 
   /** Resolves a role's label children once; call at worker start so series exist at zero. */
+  /** The batch sizes of a batch role. */
+  batchSize(role: string): ReturnType<Histogram<'role'>['labels']> {
+    return this.batchSizes.labels(role);
+  }
+
   forRole(role: string): RoleSeries {
     let series = this.perRole.get(role);
     if (!series) {

@@ -81,6 +81,7 @@ export { canSeeTenant, hasScope, maySubmitTo, SCOPES, ScopeSchema, type FixedSco
 export {
   applyRoleOverride,
   BackoffSchema,
+  BatchSchema,
   BreakerSchema,
   DEFAULT_BREAKER,
   DEFAULT_MAX_ATTEMPTS,

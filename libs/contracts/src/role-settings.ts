@@ -44,6 +44,10 @@ export const ROLE_SETTING_BOUNDS = {
   breakerResetMs: int(100, DAY_MS),
   /** The rolling window failures are counted in. */
   breakerWindowMs: int(100, DAY_MS),
+  /** A batch role's handler gets up to this many messages at once... */
+  batchSize: int(1, 1000),
+  /** ...collected for at most this long after the first arrived. */
+  batchMaxWaitMs: int(0, 60_000),
 } as const;
 
 export type NumericRoleSetting = keyof typeof ROLE_SETTING_BOUNDS;
@@ -101,6 +105,14 @@ export const BreakerSchema = z
 
 export type Breaker = z.infer<typeof BreakerSchema>;
 
+/** A batch role's batching: its handler gets up to `size` messages, collected for at most `maxWaitMs`. */
+export const BatchSchema = z
+  .object({
+    size: ROLE_SETTING_BOUNDS.batchSize,
+    maxWaitMs: ROLE_SETTING_BOUNDS.batchMaxWaitMs,
+  })
+  .strict();
+
 /** Used for the settings a ROLE_<ROLE>_BREAKER_* variable does not give, when the role declared no breaker. */
 export const DEFAULT_BREAKER: Breaker = Object.freeze({
   errorThresholdPercentage: 50,
@@ -123,6 +135,8 @@ export const RoleSettingsSchema = z
     breaker: BreakerSchema.optional(),
     /** Run the handler in a child process that is killed at the timeout. */
     isolated: z.boolean(),
+    /** A batch role: its handler takes up to `size` messages at once (see defineRole's handleBatch). */
+    batch: BatchSchema.optional(),
     maxAttempts: ROLE_SETTING_BOUNDS.maxAttempts,
     maxDelayMs: ROLE_SETTING_BOUNDS.maxDelayMs,
     /** Undefined: derived (maxMessageAgeMs). */
@@ -190,6 +204,8 @@ export function applyRoleOverride(settings: RoleSettings, override: RoleSettings
     sensitive: settings.sensitive,
     timeoutMs: override.timeoutMs ?? defaultTimeoutMs ?? settings.timeoutMs,
     isolated: settings.isolated,
+    // Only a batch role batches: the override tunes it, it cannot make a handler take batches.
+    ...(settings.batch ? { batch: { size: override.batchSize ?? settings.batch.size, maxWaitMs: override.batchMaxWaitMs ?? settings.batch.maxWaitMs } } : {}),
     ...(acceptFrom ? { acceptFrom } : {}),
     ...(topics ? { topics } : {}),
     ...(maxQueueDepth !== undefined ? { maxQueueDepth } : {}),

@@ -40,3 +40,17 @@ describe('defineRole', () => {
     expect(registry.get('a')?.concurrency).toBe(10);
   });
 });
+
+describe('defineRole with batch', () => {
+  it('takes handleBatch with batch, runs a batch of one as its handler, and refuses what cannot work', async () => {
+    const batched = defineRole({ name: 'b', description: 'd', input: z.unknown(), batch: { size: 5, maxWaitMs: 10 }, handleBatch: async (batch) => batch.map(({ message }) => ({ got: message.payload })) });
+    expect(batched.batch).toEqual({ size: 5, maxWaitMs: 10 });
+    expect(await batched.handler({ payload: 7 } as never, {} as never)).toEqual({ got: 7 });
+    const spec = { name: 'b', description: 'd', input: z.unknown(), handleBatch: async () => [] };
+    expect(() => defineRole({ ...spec, batch: { size: 0, maxWaitMs: 10 } })).toThrow(/batch.size/);
+    expect(() => defineRole({ ...spec, batch: { size: 5, maxWaitMs: 120_000 } })).toThrow(/batch.maxWaitMs/);
+    expect(() => defineRole({ ...spec, batch: { size: 5, maxWaitMs: 1000 }, timeoutMs: 1000 })).toThrow(/below timeoutMs/);
+    expect(() => defineRole({ ...spec, batch: { size: 5, maxWaitMs: 10 }, isolated: true })).toThrow(/isolated role cannot take batches/);
+    expect(() => defineRole({ ...spec } as never)).toThrow(/handleBatch and batch go together/);
+  });
+});

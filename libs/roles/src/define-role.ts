@@ -14,6 +14,22 @@ import { topicName, type AnyTopic } from './topics';
 /** A handler: the frozen, verified message and its context in; its result (or an outcome) out. */
 export type RoleHandler<I, O> = (message: TaskMessage<I>, ctx: TaskContext) => Promise<O | HandlerOutcome>;
 
+/** One message of a batch, with the context of its own attempt (its sends, `once`, progress, log). */
+export interface BatchEntry<I> {
+  readonly message: TaskMessage<I>;
+  readonly ctx: TaskContext;
+}
+
+/**
+ * What a batch handler answers for one message: its result, an outcome (`ctx.snooze`,
+ * `ctx.cancel`), or an Error — which fails that message alone, as if its handler had thrown it
+ * (a TransientTaskError is retried, a PermanentTaskError dead-lettered).
+ */
+export type BatchOutcome<O> = O | HandlerOutcome | Error;
+
+/** A batch role's handler: up to `batch.size` messages in, one outcome per message out, in order. */
+export type BatchHandler<I, O> = (batch: readonly BatchEntry<I>[]) => Promise<readonly BatchOutcome<O>[]>;
+
 export interface RoleDefinition<N extends string = string, I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> extends RoleSettings {
   readonly name: N;
   /** False when the role took the default timeout, which the deployment's MESSAGE_TIMEOUT then replaces. */
@@ -21,7 +37,10 @@ export interface RoleDefinition<N extends string = string, I extends z.ZodType =
   readonly description: string;
   readonly input: I;
   readonly output: O | undefined;
+  /** The handler of one message (a batch role's runs its batch handler on a batch of one). */
   readonly handler: RoleHandler<z.output<I>, z.input<O>>;
+  /** A batch role's handler (with `batch`): the worker hands it up to `batch.size` messages at once. */
+  readonly handleBatch: BatchHandler<z.output<I>, z.input<O>> | undefined;
   /** Pooled resources its handlers borrow with `ctx.use(name, fn)`, by name. */
   readonly pools: Readonly<Record<string, AnyPoolSpec>>;
 }
@@ -39,8 +58,12 @@ export interface RoleSpec<N extends string, I extends z.ZodType, O extends z.Zod
   topics?: readonly (string | AnyTopic)[];
   /** Pooled resources its handlers borrow with `ctx.use(name, fn)` (not for isolated roles). */
   pools?: Readonly<Record<string, AnyPoolSpec>>;
-  handler: RoleHandler<z.output<I>, z.input<O>>;
 }
+
+/** A role takes one message at a time (`handler`) or, with `batch`, several (`handleBatch`). */
+export type RoleSpecHandler<I extends z.ZodType, O extends z.ZodType> =
+  | { handler: RoleHandler<z.output<I>, z.input<O>>; handleBatch?: never; batch?: never }
+  | { handleBatch: BatchHandler<z.output<I>, z.input<O>>; batch: { size: number; maxWaitMs: number }; handler?: never };
 
 /**
  * Declares a role once, for both apps: the API validates payloads with `input`, the worker
@@ -48,7 +71,7 @@ export interface RoleSpec<N extends string, I extends z.ZodType, O extends z.Zod
  * literal type, so a registry of roles knows each one's schemas.
  */
 export function defineRole<const N extends string, I extends z.ZodType, O extends z.ZodType = z.ZodUnknown>(
-  spec: RoleSpec<N, I, O>,
+  spec: RoleSpec<N, I, O> & RoleSpecHandler<I, O>,
 ): RoleDefinition<N, I, O> {
   const name = RoleNameSchema.safeParse(spec.name);
   if (!name.success) throw new Error(`role "${spec.name}": ${name.error.issues[0]?.message ?? 'invalid name'}`);
@@ -68,14 +91,17 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
     ...(spec.breaker ? { breaker: spec.breaker } : {}),
     ...(spec.acceptFrom ? { acceptFrom: spec.acceptFrom } : {}),
     ...(spec.topics ? { topics: spec.topics.map(topicName) } : {}),
+    ...(spec.batch ? { batch: spec.batch } : {}),
   });
   const problems = settings.success ? [] : settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   problems.push(...poolProblems(spec.pools ?? {}));
   // An isolated role's handler runs in child processes that each would hold a pool of their own.
   if (spec.isolated && Object.keys(spec.pools ?? {}).length > 0) problems.push('pools: an isolated role cannot declare pools');
+  problems.push(...batchProblems(spec));
   if (!settings.success || problems.length > 0) {
     throw new Error(`role "${spec.name}" has invalid settings: ${problems.join('; ')}`);
   }
+  const handleBatch = spec.handleBatch;
   return Object.freeze({
     ...settings.data,
     name: spec.name,
@@ -83,9 +109,30 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
     description: spec.description,
     input: spec.input,
     output: spec.output,
-    handler: spec.handler,
+    handler: handleBatch ? batchOfOne(handleBatch) : spec.handler!,
+    handleBatch,
     pools: Object.freeze({ ...spec.pools }),
   });
+}
+
+/** The handler of one message, for a batch role: its batch handler on a batch of one. */
+function batchOfOne<I, O>(handleBatch: BatchHandler<I, O>): RoleHandler<I, O> {
+  return async (message, ctx) => {
+    const [outcome] = await handleBatch([{ message, ctx }]);
+    if (outcome instanceof Error) throw outcome;
+    return outcome as O | HandlerOutcome;
+  };
+}
+
+function batchProblems(spec: { handler?: unknown; handleBatch?: unknown; batch?: unknown; isolated?: boolean; timeoutMs?: number }): string[] {
+  const problems: string[] = [];
+  if (typeof spec.handler !== 'function' && typeof spec.handleBatch !== 'function') problems.push('handler: a role needs a handler (or handleBatch with batch)');
+  if (spec.handler !== undefined && spec.handleBatch !== undefined) problems.push('handleBatch: a role has a handler or handleBatch, not both');
+  if ((spec.handleBatch === undefined) !== (spec.batch === undefined)) problems.push('batch: handleBatch and batch go together');
+  if (spec.batch !== undefined && spec.isolated) problems.push('batch: an isolated role cannot take batches');
+  const maxWaitMs = (spec.batch as { maxWaitMs?: number } | undefined)?.maxWaitMs;
+  if (maxWaitMs !== undefined && spec.timeoutMs !== undefined && maxWaitMs >= spec.timeoutMs) problems.push('batch.maxWaitMs: must be below timeoutMs (a message waits for its batch within its attempt)');
+  return problems;
 }
 
 /** Whether `value` is a role made by defineRole (for loaders that take whatever a module exports). */

@@ -2,7 +2,17 @@
  * @taskyard/roles: what a team writes a role with (defineRole, the handler's context, outcomes,
  * errors) and how a deployment assembles its roles (the registry, ROLE_MODULES, overrides).
  */
-export { defineRole, isRoleDefinition, type AnyRole, type RoleDefinition, type RoleHandler, type RoleSpec } from './define-role';
+export {
+  defineRole,
+  isRoleDefinition,
+  type AnyRole,
+  type BatchEntry,
+  type BatchHandler,
+  type BatchOutcome,
+  type RoleDefinition,
+  type RoleHandler,
+  type RoleSpec,
+} from './define-role';
 export { RoleRegistry } from './role-registry';
 export { child, toWorkflowNodes, type ChildNode, type ChildOutcome, type OutputOf, type PayloadOf, type Published, type SendOptions, type TaskContext, type TopicPayloadOf } from './task-context';
 export { cancel, fanOut, MAX_SNOOZES, outcomeOf, parseRetryAfter, snooze, type HandlerOutcome, type Outcome } from './outcomes';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ECHO } from './sides';
 
-/** Reads BullMQ's own keys for a side's echo queue (`<queue prefix>:echo:…`), as the bench's probe. */
+/** Reads BullMQ's own keys for a side's echo queue (`<queue prefix>:echo:…`, or another role's), as the bench's probe. */
 export class QueueProbe {
   /** Commands this probe sent (the Redis cost figures leave them out). */
   commandsSent = 0;
@@ -9,10 +9,11 @@ export class QueueProbe {
   constructor(
     private readonly redis: Redis,
     private readonly side: { readonly queuePrefix: string },
+    private readonly queueName: string = ECHO,
   ) {}
 
   key(suffix: string): string {
-    return `${this.side.queuePrefix}:${ECHO}:${suffix}`;
+    return `${this.side.queuePrefix}:${this.queueName}:${suffix}`;
   }
 
   async completed(): Promise<number> {

@@ -14,6 +14,7 @@ export const ROW_NAMES = [
   'redis-commands-per-task',
   'soak-rss-growth',
   'soak-redis-memory',
+  'batch-role-50-vs-1',
 ] as const;
 export type RowName = (typeof ROW_NAMES)[number];
 

@@ -151,7 +151,7 @@ export class TaskyardSide implements Side {
     };
   }
 
-  async startWorker({ retention, profileDir, concurrency }: StartOptions & { concurrency?: number }): Promise<BenchProcess> {
+  async startWorker({ retention, profileDir, concurrency, extraEnv = {} }: StartOptions & { concurrency?: number }): Promise<BenchProcess> {
     const metricsPort = await freePort();
     return BenchProcess.start({
       name: 'taskyard-worker',
@@ -162,6 +162,7 @@ export class TaskyardSide implements Side {
         ROLES: ECHO,
         METRICS_PORT: String(metricsPort),
         ...(concurrency ? { ROLE_ECHO_CONCURRENCY: String(concurrency) } : {}),
+        ...extraEnv,
       }),
       readyUrl: `http://127.0.0.1:${metricsPort}/health/ready`,
     });
@@ -172,13 +173,23 @@ export class TaskyardSide implements Side {
   }
 
   async enqueue(redis: Redis, count: number, retention: Retention = KEEP_ALL): Promise<void> {
-    const queue = new Queue(ECHO, { connection: redis, prefix: this.queuePrefix });
+    await this.enqueueFor(redis, this.lib.echoRole, count, () => ECHO_PAYLOAD, retention);
+  }
+
+  /** The BullMQ prefix of `role`'s queue. */
+  queuePrefixOf(role: string): string {
+    return this.lib.queuePrefix(this.prefix, role);
+  }
+
+  /** Adds `count` signed tasks of `role` (a definition) straight to Redis, as the API would have. */
+  async enqueueFor(redis: Redis, role: { name: string }, count: number, payload: (index: number) => unknown, retention: Retention = KEEP_ALL): Promise<void> {
+    const queue = new Queue(role.name, { connection: redis, prefix: this.queuePrefixOf(role.name) });
     try {
       for (let done = 0; done < count; done += ENQUEUE_CHUNK) {
-        const jobs = Array.from({ length: Math.min(ENQUEUE_CHUNK, count - done) }, () => {
+        const jobs = Array.from({ length: Math.min(ENQUEUE_CHUNK, count - done) }, (_, at) => {
           // What the API's submitter does for each task (the same lib build).
-          const message = this.lib.createMessage({ role: ECHO, payload: ECHO_PAYLOAD, source: `api:${this.apiKey.id}` }, this.signer);
-          return { name: ECHO, data: message, opts: this.lib.jobOptionsFor(this.lib.echoRole, message.id, retention) };
+          const message = this.lib.createMessage({ role: role.name, payload: payload(done + at), source: `api:${this.apiKey.id}` }, this.signer);
+          return { name: role.name, data: message, opts: this.lib.jobOptionsFor(role, message.id, retention) };
         });
         await queue.addBulk(jobs);
       }

@@ -9,7 +9,7 @@ export interface BuildLib {
   signer(keys: { id: string; secret: string }[]): unknown;
   createMessage(input: { role: string; payload: unknown; source: string }, signer: unknown): { id: string };
   jobOptionsFor(role: unknown, messageId: string, retention: Retention): JobsOptions;
-  echoRole: { attempts: number; timeoutMs: number; backoff: { delayMs: number; jitter: number } };
+  echoRole: { name: string; attempts: number; timeoutMs: number; backoff: { delayMs: number; jitter: number } };
   /** Older builds take `worker` only; newer ones also the record lifetimes that cap the TTL (extra members are ignored by the old). */
   ledgerTimings:
     | ((

@@ -62,19 +62,34 @@ export const docsAnalyzeRole = defineRole({
 
 export const docsStoreRole = defineRole({
   name: 'docs.store',
-  description: 'Storage: persists the statistics its child docs.analyze computed for one chunk.',
+  description: 'Storage: persists the statistics its child docs.analyze computed for each chunk, up to 50 chunks per call (a batch role).',
   input: DocsStorePayloadSchema,
   output: z.object({ documentId: z.string(), chunkIndex: z.number().int() }),
-  concurrency: 10,
+  // Batches at once per worker process, each of up to 50 chunks gathered for at most 20 ms.
+  concurrency: 4,
+  batch: { size: 50, maxWaitMs: 20 },
   acceptFrom: ['role:docs.ingest'],
-  handler: async (message, ctx) => {
-    const { documentId, chunkIndex, chunkCount } = message.payload;
-    const [analysis] = await ctx.children(docsAnalyzeRole);
-    if (!analysis?.ok) throw new PermanentTaskError(`chunk ${chunkIndex} of document "${documentId}" has no analysis`, 'NO_ANALYSIS');
-    // The statistics come from the child's result in Redis, not a signed message: checked again.
-    const stats = ChunkStatisticsSchema.parse(analysis.result);
-    await new DocumentStore(ctx.redis, ctx.keyPrefix).saveChunk(documentId, { index: chunkIndex, count: chunkCount, stats });
-    return { documentId, chunkIndex };
+  handleBatch: async (batch) => {
+    // Each chunk's statistics are its child's result, read from Redis (not a signed message): checked again.
+    const chunks = await Promise.all(
+      batch.map(async ({ message, ctx }) => {
+        const { documentId, chunkIndex, chunkCount } = message.payload;
+        const [analysis] = await ctx.children(docsAnalyzeRole);
+        if (!analysis?.ok) return new PermanentTaskError(`chunk ${chunkIndex} of document "${documentId}" has no analysis`, 'NO_ANALYSIS');
+        const stats = ChunkStatisticsSchema.safeParse(analysis.result);
+        if (!stats.success) return new PermanentTaskError(`chunk ${chunkIndex} of document "${documentId}": its analysis is not chunk statistics`, 'NO_ANALYSIS');
+        return { documentId, chunk: { index: chunkIndex, count: chunkCount, stats: stats.data } };
+      }),
+    );
+    const { redis, keyPrefix } = batch[0]!.ctx;
+    // One call for every chunk of the batch; a chunk that cannot be stored fails alone.
+    const written = await new DocumentStore(redis, keyPrefix).saveChunks(chunks.filter((chunk): chunk is Exclude<typeof chunk, Error> => !(chunk instanceof Error)));
+    let next = 0;
+    return chunks.map((chunk, at) => {
+      if (chunk instanceof Error) return chunk;
+      const error = written[next++];
+      return error ?? { documentId: chunk.documentId, chunkIndex: batch[at]!.message.payload.chunkIndex };
+    });
   },
 });
 

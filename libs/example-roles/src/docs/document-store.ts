@@ -93,6 +93,26 @@ export class DocumentStore {
   }
 
   /**
+   * Stores several chunks (of one or several documents) at once: their writes go out together
+   * (one script call each, sent without waiting for one another, so about one round trip for
+   * all; on a cluster each to its node). Answers, per chunk, undefined when stored or the
+   * permanent error that chunk alone met (see saveChunk).
+   */
+  async saveChunks(chunks: readonly { documentId: string; chunk: AnalysedChunk }[]): Promise<(PermanentTaskError | undefined)[]> {
+    return Promise.all(
+      chunks.map(({ documentId, chunk }) =>
+        this.saveChunk(documentId, chunk).then(
+          () => undefined,
+          (err: unknown) => {
+            if (err instanceof PermanentTaskError) return err;
+            throw err;
+          },
+        ),
+      ),
+    );
+  }
+
+  /**
    * Writes the document's report from its chunks' statistics (again, equal, when run again).
    * Throws UNKNOWN_DOCUMENT, or DOCUMENT_INCOMPLETE while a chunk is missing (permanent: the
    * coordinator writes it only once every docs.store child completed).

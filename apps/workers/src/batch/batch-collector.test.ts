@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { PermanentTaskError, type TaskMessage } from '@taskyard/contracts';
+import { defineRole, type BatchEntry, type TaskContext } from '@taskyard/roles';
+import { BatchCollector } from './batch-collector';
+
+const role = (size: number, maxWaitMs: number) =>
+  defineRole({ name: 'b', description: 'd', input: z.unknown(), batch: { size, maxWaitMs }, handleBatch: async (batch) => batch.map(() => null) });
+const message = (n: number) => ({ id: `b_${n}`, payload: n }) as unknown as TaskMessage;
+const ctx = (aborted = false) => ({ signal: { aborted } }) as unknown as TaskContext;
+
+describe('BatchCollector', () => {
+  it('runs a full batch at once, answering each message with its own outcome (an Error fails it alone)', async () => {
+    const seen: number[][] = [];
+    const collector = new BatchCollector(role(3, 60_000), async (batch: readonly BatchEntry<unknown>[]) => {
+      seen.push(batch.map(({ message }) => message.payload as number));
+      return batch.map(({ message }) => (message.payload === 2 ? new PermanentTaskError('no', 'NO') : (message.payload as number) * 10));
+    });
+    const outcomes = await Promise.allSettled([1, 2, 3].map((n) => collector.handler(message(n), ctx())));
+    expect(seen).toEqual([[1, 2, 3]]);
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: 10 },
+      { status: 'rejected', reason: expect.objectContaining({ code: 'NO' }) },
+      { status: 'fulfilled', value: 30 },
+    ]);
+  });
+
+  it('runs what it has after maxWaitMs, and splits more than `size` into batches', async () => {
+    const sizes: number[] = [];
+    const collector = new BatchCollector(role(2, 20), async (batch: readonly BatchEntry<unknown>[]) => batch.map(() => 'ok'), (size) => sizes.push(size));
+    await Promise.all([1, 2, 3].map((n) => collector.handler(message(n), ctx())));
+    expect(sizes).toEqual([2, 1]);
+  });
+
+  it('leaves out a message whose attempt ended while it waited, and fails the whole batch when the handler throws or miscounts', async () => {
+    const seen: unknown[][] = [];
+    const collector = new BatchCollector(role(3, 10), async (batch: readonly BatchEntry<unknown>[]) => {
+      seen.push(batch.map(({ message }) => message.payload));
+      if (seen.length === 2) throw new Error('the store is down');
+      return seen.length === 1 ? batch.map(() => 'ok') : [];
+    });
+    const first = [collector.handler(message(1), ctx()), collector.handler(message(2), ctx(true))];
+    await first[0];
+    expect(seen[0]).toEqual([1]);
+    await expect(collector.handler(message(3), ctx())).rejects.toThrow('the store is down');
+    await expect(collector.handler(message(4), ctx())).rejects.toMatchObject({ code: 'BATCH_OUTCOMES_MISMATCH' });
+  });
+
+  it('flushAll runs what waits without waiting out maxWaitMs (shutdown)', async () => {
+    const collector = new BatchCollector(role(10, 60_000), async (batch: readonly BatchEntry<unknown>[]) => batch.map(() => 'ok'));
+    const pending = collector.handler(message(1), ctx());
+    collector.flushAll();
+    await expect(pending).resolves.toBe('ok');
+  });
+});

@@ -1,0 +1,81 @@
+import { PermanentTaskError } from '@taskyard/contracts';
+import type { AnyRole, BatchEntry, BatchHandler, RoleHandler } from '@taskyard/roles';
+
+interface Waiting {
+  entry: BatchEntry<unknown>;
+  resolve: (outcome: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Message batching for a role with `batch` (BullMQ's batches are a paid feature; this is one
+ * worker's collector on the OSS worker). Each job still goes through the whole processor
+ * pipeline — verified, checked, timed, recorded on its own — and reaches this as its handler:
+ * its message waits here until `size` messages are in or `maxWaitMs` passed since the first,
+ * then the role's batch handler runs once for all of them, and each job gets its own outcome
+ * back (a result, an outcome, or an Error that fails that job alone). The jobs are active in
+ * BullMQ meanwhile, so its lock manager keeps renewing their locks: a batch never holds a job
+ * past its lock, and a message that times out or is cancelled while it waits leaves the batch.
+ */
+export class BatchCollector {
+  private waiting: Waiting[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly size: number;
+  private readonly maxWaitMs: number;
+
+  constructor(
+    role: AnyRole,
+    private readonly handleBatch: BatchHandler<unknown, unknown>,
+    private readonly onBatch: (size: number) => void = () => undefined,
+  ) {
+    this.size = role.batch!.size;
+    this.maxWaitMs = role.batch!.maxWaitMs;
+  }
+
+  /** The role's handler for one message: resolves with that message's outcome once its batch ran. */
+  readonly handler: RoleHandler<unknown, unknown> = (message, ctx) =>
+    new Promise((resolve, reject) => {
+      this.waiting.push({ entry: { message, ctx }, resolve, reject });
+      if (this.waiting.length >= this.size) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
+    });
+
+  /** Runs what waits now, without waiting out maxWaitMs (shutdown). */
+  flushAll(): void {
+    while (this.waiting.length > 0) this.flush();
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.waiting.splice(0, this.size);
+    // What is left starts a batch of its own, with a wait of its own.
+    if (this.waiting.length > 0) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
+    // A message whose attempt ended while it waited (its timeout, a cancellation) is not run.
+    const live = batch.filter(({ entry }) => !entry.ctx.signal.aborted);
+    if (live.length > 0) void this.run(live);
+  }
+
+  private async run(batch: Waiting[]): Promise<void> {
+    this.onBatch(batch.length);
+    let outcomes: readonly unknown[];
+    try {
+      outcomes = await this.handleBatch(batch.map(({ entry }) => entry));
+    } catch (err) {
+      // The handler threw: every message of the batch fails with its error (and is retried or not by its class).
+      for (const waiting of batch) waiting.reject(err);
+      return;
+    }
+    if (!Array.isArray(outcomes) || outcomes.length !== batch.length) {
+      const count = Array.isArray(outcomes) ? outcomes.length : 'no list of';
+      const err = new PermanentTaskError(`handleBatch answered ${count} outcomes for a batch of ${batch.length}: it must answer one per message, in order`, 'BATCH_OUTCOMES_MISMATCH');
+      for (const waiting of batch) waiting.reject(err);
+      return;
+    }
+    batch.forEach((waiting, at) => {
+      const outcome = outcomes[at];
+      if (outcome instanceof Error) waiting.reject(outcome);
+      else waiting.resolve(outcome);
+    });
+  }
+}
