@@ -198,3 +198,18 @@ describe('schedules and tenants', () => {
     expectError(await api.request('GET', '/v1/schedules?cursor=%21%21', as(globex)), 400, 'VALIDATION_FAILED');
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('documents the schedule routes from their schemas', async () => {
+    const doc = (await api.request('GET', '/docs/json', { auth: false })).body;
+    expect(Object.keys(doc.paths['/v1/schedules'])).toEqual(expect.arrayContaining(['post', 'get']));
+    expect(Object.keys(doc.paths['/v1/schedules/{id}'])).toEqual(expect.arrayContaining(['get', 'delete']));
+    const body = doc.paths['/v1/schedules'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['id', 'role', 'payload', 'every', 'cron', 'tz', 'startAt', 'endAt', 'options', 'tenant']));
+    expect(body.properties.every).toMatchObject({ minimum: 1000 });
+    expect(Object.keys(doc.paths['/v1/schedules'].post.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '403', '409']));
+    const view = doc.paths['/v1/schedules/{id}'].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(view.properties)).toEqual(expect.arrayContaining(['nextRunAt', 'lastRuns', 'owner']));
+    expect(doc.paths['/v1/schedules'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(expect.arrayContaining(['limit', 'cursor']));
+  });
+});
