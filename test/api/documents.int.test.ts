@@ -151,6 +151,13 @@ describe('the document pipeline (docs.ingest fans out docs.store after docs.anal
     expect(fields).toEqual(expect.arrayContaining(['payload.title', 'payload.chunkSize']));
   });
 
+  it('refuses, before enqueueing, a document that would make more chunks than one fan-out holds, naming chunkSize', async () => {
+    const text = 'Word word word. '.repeat(10_000);
+    const error = expectError(await api.request('POST', '/v1/tasks', { body: { role: 'docs.ingest', payload: { title: 'Many', text, chunkSize: 200 } } }), 400, 'VALIDATION_FAILED');
+    expect(error.details).toEqual([expect.objectContaining({ field: 'payload.chunkSize', message: expect.stringContaining('at most 500') })]);
+    expect((await api.request('POST', '/v1/tasks', { body: { role: 'docs.ingest', payload: { title: 'Many', text, chunkSize: 2000 } } })).status).toBe(202);
+  });
+
   it('refuses a document longer than docs.ingest\'s cap before enqueueing', async () => {
     const response = await api.request('POST', '/v1/tasks', { body: { role: 'docs.ingest', payload: { title: 'Long', text: 'x'.repeat(MAX_DOCUMENT_CHARS + 1) } } });
     const error = expectError(response, 400, 'VALIDATION_FAILED');

@@ -87,6 +87,7 @@ describe('schedules: a role task on a timer, each run an ordinary signed task', 
     // One pending run, not one per upsert.
     const pending = (await schedules.queue.getDelayed()).filter((job) => job.data.schedule === ScheduleStore.internalId(undefined, 'upserted'));
     expect(pending).toHaveLength(1);
+    expect((await api.request('DELETE', '/v1/schedules/upserted', as(ops))).status).toBe(204);
   });
 
   it('runs on a cron expression in a time zone', async () => {
@@ -97,6 +98,7 @@ describe('schedules: a role task on a timer, each run an ordinary signed task', 
       return found.length >= 2 ? found : undefined;
     });
     expect(runs[0].source).toBe('schedule:cron-tick');
+    expect((await api.request('DELETE', '/v1/schedules/cron-tick', as(ops))).status).toBe(204);
   });
 
   it('removes a schedule: 204, then 404, and BullMQ keeps no scheduler or pending run of it', async () => {
@@ -145,6 +147,12 @@ describe('schedules: a role task on a timer, each run an ordinary signed task', 
     expectError(await api.request('GET', '/v1/schedules', as(noScheduleScope)), 403, 'FORBIDDEN');
     expect(expectError(await upsert(noRoleScope, body), 403, 'FORBIDDEN').details).toMatchObject({ scope: 'tasks:submit:tick' });
     expect((await upsert(noRoleScope, { ...body, role: 'echo' })).status).toBe(201);
+    expect((await api.request('DELETE', '/v1/schedules/scoped', as(noRoleScope))).status).toBe(204);
+  });
+
+  it("does not let a tenant's schedule pass a role's exact schedule:<id>: ids are a tenant's own, so only schedule:* admits a tenant's", async () => {
+    const error = expectError(await upsert(acme, { id: 'allowed', role: 'tick-guarded', payload: {}, every: 3_600_000 }), 403, 'FORBIDDEN');
+    expect(error.details).toEqual({ field: 'role' });
   });
 });
 

@@ -73,6 +73,12 @@ describe('workflows: a tree of tasks, children before parents', () => {
     expect(at(failed.root, 0, 0)).toMatchObject({ state: 'failed', error: { code: 'TOLD_TO_FAIL' } });
     expect(at(failed.root, 0)).toMatchObject({ state: 'failed' });
     expect(failed.root.state).toBe('failed');
+    // The parents BullMQ failed for it are dead-lettered too, naming the workflow.
+    const mid = await waitFor('the parent\'s dead letter', async () => {
+      const response = await api.request('GET', `/v1/dead-letters/${at(failed.root, 0).taskId}`);
+      return response.status === 200 ? response.body : undefined;
+    });
+    expect(mid).toMatchObject({ workflowId: id, error: { message: expect.stringContaining('failed') } });
     const bad = at(failed.root, 0, 0).taskId;
     const letter = await waitFor('the dead letter', async () => {
       const response = await api.request('GET', `/v1/dead-letters/${bad}`);
@@ -130,6 +136,14 @@ describe('workflows: a tree of tasks, children before parents', () => {
     expect(await roleCounts(api, 'wf.step')).toEqual(before);
   });
 
+  it('answers a body nested thousands of levels deep with 400, not a stack overflow', async () => {
+    const depth = 12_000;
+    const node = '{"role":"wf.step","payload":{"name":"x"},"children":[';
+    const body = `{"root":${node.repeat(depth)}{"role":"wf.step","payload":{"name":"x"}}${']}'.repeat(depth)}}`;
+    const error = expectError(await api.request('POST', '/v1/workflows', { body }), 400, 'VALIDATION_FAILED');
+    expect(error.message).toContain('nests deeper');
+  });
+
   it("checks every node's submit scope: a key for wf.step alone may not put wf.fan in a workflow (403 naming the node)", async () => {
     const error = expectError(
       await api.request('POST', '/v1/workflows', { auth: false, headers: bearer(stepsOnly), body: { root: step('root', {}, [{ role: 'wf.fan', payload: { count: 1 } }]) } }),
@@ -163,13 +177,52 @@ describe('workflows: a tree of tasks, children before parents', () => {
     const cancelled = await api.request('DELETE', `/v1/workflows/${id}`);
     expect(cancelled.status, cancelled.text).toBe(200);
     expect(at(cancelled.body.root, 0, 1).state).toBe('completed');
-    const after = await waitForWorkflow(id, 'cancelled');
+    // The running node ends once its abort lands.
+    const after = await waitFor('every unfinished node to be cancelled', async () => {
+      const view = (await api.request('GET', `/v1/workflows/${id}`)).body;
+      return view.state === 'cancelled' && at(view.root, 0, 0).state === 'cancelled' ? view : undefined;
+    });
     expect(at(after.root, 0).state).toBe('cancelled');
-    expect(at(after.root, 0, 0).state).toBe('cancelled');
     expect(at(after.root, 0, 1).state).toBe('completed');
     // Neither parent ever started.
     expect((await api.task(rootTaskId)).startedAt).toBeUndefined();
     expect((await api.task(at(running.root, 0).taskId)).startedAt).toBeUndefined();
+  });
+
+  it("cancelling a workflow also cancels the children a node's handler added at run time", async () => {
+    const { id, rootTaskId } = await submit({ role: 'wf.fan', payload: { count: 30, holdMs: 20_000 } });
+    const running = await waitFor('the fan-out to run', async () => {
+      const view = await api.task(rootTaskId);
+      return view.state === 'queued' && view.startedAt ? view : undefined;
+    });
+    expect(running.role).toBe('wf.fan');
+    const cancelled = await api.request('DELETE', `/v1/workflows/${id}`);
+    expect(cancelled.status, cancelled.text).toBe(200);
+    await waitForWorkflow(id, 'cancelled');
+    // Every child, running or queued, ends cancelled; none completes.
+    await waitFor('every child to end', async () => {
+      const counts = await roleCounts(api, 'wf.step');
+      return counts.active === 0 && counts.queued === 0 ? counts : undefined;
+    });
+  });
+
+  it('cancelling one queued node fails its parent as its policy says (the job is not removed behind the parent)', async () => {
+    const { id } = await submit(step('root', {}, [step('held', { holdMs: 20_000 }), { ...step('later'), options: { delayMs: 60_000 } }]));
+    const view = await waitFor('the held node to run', async () => {
+      const found = (await api.request('GET', `/v1/workflows/${id}`)).body;
+      return at(found.root, 0).state === 'active' ? found : undefined;
+    });
+    const later = at(view.root, 1).taskId;
+    const response = await api.request('DELETE', `/v1/tasks/${later}`);
+    expect(response.status, response.text).toBe(202);
+    expect(response.body.cancellationRequested).toBe(true);
+    await api.request('DELETE', `/v1/tasks/${at(view.root, 0).taskId}`);
+    const failed = await waitForWorkflow(id, 'failed');
+    // BullMQ failed the root for its child (its handler never ran: no result, the child named).
+    const root = await api.task(failed.root.taskId);
+    expect(root.result).toBeUndefined();
+    expect(root.error.message).toContain('child');
+    expect(at(failed.root, 1).state).toBe('cancelled');
   });
 
   it.skipIf(!onCluster)('on a Redis Cluster refuses a workflow mixing role families (one hash slot per tree)', async () => {
@@ -190,8 +243,11 @@ describe('run-time fan-out (ctx.fanOut): a handler adds children to itself and w
     expect(done.result).toEqual({ completed: 500, failed: 0 });
     // The coordinator ran twice (fan out, then read) on one attempt.
     expect(done.attempts).toBe(1);
-    const counts = await roleCounts(api, 'wf.step');
-    expect(counts.completed).toBeGreaterThanOrEqual(500);
+  });
+
+  it('a second wave (wave: 2) adds new children once the first is done', async () => {
+    const id = await api.submit('wf.fan', { count: 3, waves: 2 });
+    expect((await waitForState(api, id, 'completed')).result).toEqual({ completed: 6, failed: 0 });
   });
 
   it('a failed child under "ignore" is reported to the coordinator, which completes', async () => {

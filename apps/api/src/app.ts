@@ -113,7 +113,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       await v1.register(topicsRoutes, { submission });
       const canceller = new TaskCanceller({ store, registry, redis, keys, config });
       await v1.register(tasksRoutes, { submission, store, redis, registry, canceller });
-      const workflows = new Workflows({ dispatcher, store, records: new WorkflowRecords(redis, keys), redis, canceller, config });
+      const workflows = new Workflows({ dispatcher, store, records: new WorkflowRecords(redis, keys), redis, canceller, config, registry });
       await v1.register(workflowsRoutes, { workflows });
       await v1.register(schedulesRoutes, { schedules: new Schedules({ dispatcher, store: scheduleStore, redis, maxPerTenant: config.schedulesMaxPerTenant }) });
       await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker });

@@ -49,6 +49,9 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardW
   // An isolated role's handler runs in a child process that is killed at the timeout; a batch
   // role's messages wait for their batch; the choice is made once here, so other roles pay
   // nothing per task.
+  if (role.batch && role.batch.maxWaitMs >= role.timeoutMs) {
+    throw new Error(`role "${role.name}": batch.maxWaitMs (${role.batch.maxWaitMs} ms) must be below its timeout (${role.timeoutMs} ms): a message waits for its batch within its attempt`);
+  }
   const batches = role.handleBatch ? new BatchCollector(role, role.handleBatch, (size) => deps.metrics.batchSize(role.name).observe(size)) : undefined;
   const handler = (role.isolated ? deps.isolated.poolFor(role).run : (batches?.handler ?? role.handler)) as RoleHandler<unknown, unknown>;
   const processor = createProcessor(role, {

@@ -145,8 +145,8 @@ class AttemptContext implements TaskContext {
   }
 }
 
-function fanOutOf(children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy } = {}): HandlerOutcome {
-  return fanOut(toWorkflowNodes(children), options.onChildFailure);
+function fanOutOf(children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy; wave?: number } = {}): HandlerOutcome {
+  return fanOut(toWorkflowNodes(children), options.onChildFailure, options.wave);
 }
 
 /**

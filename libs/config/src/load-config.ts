@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_WORKFLOW_MAX_DEPTH, DEFAULT_WORKFLOW_MAX_NODES, WORKFLOW_DEPTH_LIMIT, WORKFLOW_NODES_LIMIT } from '@taskyard/contracts';
 import { parseNamedSecrets, type NamedSecret } from '@taskyard/crypto';
 import { mergeApiKeys, parseApiKeysVariable, readApiKeysFile, type ApiKey } from './api-keys';
 import { ConfigError } from './config-error';
@@ -77,8 +78,8 @@ const EnvSchema = z.object({
   DEAD_LETTER_TTL: durationMs('s', 1000, 365 * 86_400_000).default(7 * 86_400_000),
   IDEMPOTENCY_TTL: durationMs('s', 1000, 30 * 86_400_000).default(86_400_000),
   /** The most tasks one workflow (POST /v1/workflows) or one run-time fan-out (ctx.fanOut) holds, and how deep a workflow nests. */
-  WORKFLOW_MAX_NODES: int(1, 10_000).default(1000),
-  WORKFLOW_MAX_DEPTH: int(1, 32).default(10),
+  WORKFLOW_MAX_NODES: int(1, WORKFLOW_NODES_LIMIT).default(DEFAULT_WORKFLOW_MAX_NODES),
+  WORKFLOW_MAX_DEPTH: int(1, WORKFLOW_DEPTH_LIMIT).default(DEFAULT_WORKFLOW_MAX_DEPTH),
   /** The most schedules one tenant (and the operators, together) may have. */
   SCHEDULES_MAX_PER_TENANT: int(1, 100_000).default(1000),
   /** Requests per minute per API key, counted in Redis across API replicas; 0 turns the limit off. */

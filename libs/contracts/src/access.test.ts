@@ -20,3 +20,13 @@ describe('acceptsSource', () => {
     for (const bad of [[], ['*'], ['user:bob'], ['api:'], ['role:a b']]) expect(AcceptFromSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
   });
 });
+
+describe('acceptsSource for schedules', () => {
+  it("takes an exact schedule:<id> from an operator's schedule only; a tenant's schedule passes schedule:* alone", () => {
+    expect(acceptsSource(['schedule:nightly'], 'schedule:nightly')).toBe(true);
+    expect(acceptsSource(['schedule:nightly'], 'schedule:nightly', 'acme')).toBe(false);
+    expect(acceptsSource(['schedule:*'], 'schedule:nightly', 'acme')).toBe(true);
+    expect(acceptsSource(['role:docs.ingest'], 'role:docs.ingest', 'acme')).toBe(true);
+    expect(AcceptFromSchema.safeParse(['schedule:nightly', 'schedule:*']).success).toBe(true);
+  });
+});

@@ -12,9 +12,14 @@ export const SourcePatternSchema = z
 
 export const AcceptFromSchema = z.array(SourcePatternSchema).min(1).max(100);
 
-/** Whether a role with `acceptFrom` (undefined: anyone) takes a message from `source`. */
-export function acceptsSource(acceptFrom: readonly string[] | undefined, source: string): boolean {
+/**
+ * Whether a role with `acceptFrom` (undefined: anyone) takes a message from `source`, of
+ * `tenant`. Schedule ids are a tenant's own (two tenants may both have "nightly"), so an exact
+ * `schedule:<id>` names an operator's schedule only: a tenant's schedule passes `schedule:*`.
+ */
+export function acceptsSource(acceptFrom: readonly string[] | undefined, source: string, tenant?: string): boolean {
   if (!acceptFrom) return true;
   const kind = source.slice(0, source.indexOf(':') + 1);
-  return acceptFrom.some((pattern) => pattern === source || (pattern.endsWith(':*') && pattern.slice(0, -1) === kind));
+  const exactCounts = !(kind === 'schedule:' && tenant !== undefined);
+  return acceptFrom.some((pattern) => (exactCounts && pattern === source) || (pattern.endsWith(':*') && pattern.slice(0, -1) === kind));
 }

@@ -21,6 +21,8 @@ export {
 export {
   ChildFailurePolicySchema,
   SubmitWorkflowBodySchema,
+  DEFAULT_WORKFLOW_MAX_DEPTH,
+  DEFAULT_WORKFLOW_MAX_NODES,
   WORKFLOW_DEPTH_LIMIT,
   WORKFLOW_NODES_LIMIT,
   WorkflowAcceptedSchema,

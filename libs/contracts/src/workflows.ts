@@ -6,6 +6,9 @@ import { TaskStateSchema } from './task-state';
 /** The hard caps of a workflow; the deployment's WORKFLOW_MAX_NODES / WORKFLOW_MAX_DEPTH are at most these. */
 export const WORKFLOW_NODES_LIMIT = 10_000;
 export const WORKFLOW_DEPTH_LIMIT = 32;
+/** WORKFLOW_MAX_NODES and WORKFLOW_MAX_DEPTH when a deployment sets neither. */
+export const DEFAULT_WORKFLOW_MAX_NODES = 1000;
+export const DEFAULT_WORKFLOW_MAX_DEPTH = 10;
 
 /**
  * What a parent does when one of its children fails for good (its last attempt failed, or it

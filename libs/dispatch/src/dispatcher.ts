@@ -75,8 +75,8 @@ export class Dispatcher {
    * the parent's, with ids derived from its id, and adds them under the parent in one MULTI. The
    * parent then waits for them (the caller moves it to waiting-children).
    */
-  async fanOut(origin: Origin & { kind: 'role' }, onChildFailure: ChildFailurePolicy, children: readonly WorkflowNode[]): Promise<PreparedNode[]> {
-    const prepared = this.workflows.prepareChildren({ origin }, children);
+  async fanOut(origin: Origin & { kind: 'role' }, onChildFailure: ChildFailurePolicy, children: readonly WorkflowNode[], wave = 1): Promise<PreparedNode[]> {
+    const prepared = this.workflows.prepareChildren({ origin }, children, wave);
     if (this.deps.store.queues.slotBound) this.workflows.checkOneFamily(prepared, slotFamilyOf(origin.parent.role));
     await this.admit([...walk(prepared)]);
     await this.deps.store.queues.addChildren(origin.parent.id, onChildFailure, prepared);

@@ -4,4 +4,4 @@ export { MessagePreparer, type DispatchRequest, type MessagePreparerDeps, type P
 export { toTaskError } from './task-error';
 export { senderOf, sourceOf, type Origin } from './origin';
 export { QueueDepthGuard, type QueueFullDetails } from './queue-depth-guard';
-export { walk as walkNodes, WorkflowPreparer, type PreparedNode, type WorkflowLimits } from './workflow-preparer';
+export { WorkflowPreparer, type PreparedNode, type WorkflowLimits } from './workflow-preparer';

@@ -134,7 +134,7 @@ export class MessagePreparer {
 
   /** The role's acceptFrom; the refusal does not list it (it names other keys). */
   private checkAccess(origin: Origin, role: AnyRole, index: number | undefined): void {
-    if (acceptsSource(role.acceptFrom, sourceOf(origin))) return;
+    if (acceptsSource(role.acceptFrom, sourceOf(origin), origin.kind === 'schedule' ? origin.tenant : undefined)) return;
     throw new DispatchError('FORBIDDEN', `${where(index)}${senderOf(origin)} may not send tasks to role "${role.name}"`, {
       ...(index === undefined ? {} : { index }),
       field: field(index, 'role'),

@@ -109,3 +109,13 @@ describe("WorkflowPreparer: a handler's fan-out", () => {
     expect(refusal(() => workflows.prepareChildren(fromAssemble, Array.from({ length: 7 }, (_, at) => fetch(`s${at}`)))).message).toContain('at most 6 tasks');
   });
 });
+
+describe("WorkflowPreparer: a fan-out's waves", () => {
+  it('gives a later wave other ids than the first, and the same wave the same ids', () => {
+    const children = [fetch('a'), fetch('b')];
+    const ids = (wave: number) => workflows.prepareChildren(fromAssemble, children, wave).map((node) => node.message.id);
+    expect(ids(1)).toEqual(ids(1));
+    expect(ids(2)).not.toEqual(ids(1));
+    expect(new Set([...ids(1), ...ids(2)]).size).toBe(4);
+  });
+});

@@ -42,11 +42,15 @@ export class WorkflowPreparer {
     return this.prepareNode(from, root, 'root', undefined);
   }
 
-  /** A handler's children: ids derived from the parent's, so adding them again adds nothing new. */
-  prepareChildren(from: TreeOrigin & { origin: { kind: 'role' } }, children: readonly WorkflowNode[]): PreparedNode[] {
+  /**
+   * A handler's children: ids derived from the parent's id, the wave and each child's place, so
+   * adding them again adds nothing new.
+   */
+  prepareChildren(from: TreeOrigin & { origin: { kind: 'role' } }, children: readonly WorkflowNode[], wave = 1): PreparedNode[] {
     if (children.length === 0) throw new DispatchError('INVALID', 'a fan-out needs at least one child', [{ field: 'children', message: 'empty' }]);
     this.checkSize(children, children.map((_, at) => `children[${at}]`));
-    return children.map((child, at) => this.prepareNode(from, child, `children[${at}]`, from.origin.parent.id));
+    const seed = `${from.origin.parent.id}/wave-${wave}`;
+    return children.map((child, at) => this.prepareNode(from, child, `children[${at}]`, seed));
   }
 
   /**
@@ -66,11 +70,12 @@ export class WorkflowPreparer {
     }
   }
 
-  private prepareNode(from: TreeOrigin, node: WorkflowNode, path: string, parentId: string | undefined): PreparedNode {
+  /** `seed`: what a fan-out's ids follow from (undefined: a workflow's nodes get new ids). */
+  private prepareNode(from: TreeOrigin, node: WorkflowNode, path: string, seed: string | undefined): PreparedNode {
     if (node.options?.dedupe !== undefined) {
       throw new DispatchError('INVALID', `${path}: a workflow's tasks take no options.dedupe`, [{ field: `${path}.options.dedupe`, message: 'not in a workflow' }]);
     }
-    const id = parentId === undefined ? undefined : derivedTaskId(node.role, `${parentId}/${path}`);
+    const id = seed === undefined ? undefined : derivedTaskId(node.role, `${seed}/${path}`);
     let prepared;
     try {
       [prepared] = this.preparer.prepare(from.origin, [
@@ -85,7 +90,7 @@ export class WorkflowPreparer {
       throw atPath(err, path);
     }
     const task = prepared!;
-    const children = (node.children ?? []).map((child, at) => this.prepareNode(from, child, `${path}.children[${at}]`, id === undefined ? undefined : task.message.id));
+    const children = (node.children ?? []).map((child, at) => this.prepareNode(from, child, `${path}.children[${at}]`, seed));
     return { ...task, onChildFailure: node.onChildFailure ?? 'fail', children, path };
   }
 

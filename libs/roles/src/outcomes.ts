@@ -17,7 +17,7 @@ const OUTCOME = 'taskyard:outcome';
 export type HandlerOutcome =
   | { readonly [OUTCOME]: 'snooze'; readonly delayMs: number; readonly reason: string | undefined }
   | { readonly [OUTCOME]: 'cancel'; readonly reason: string }
-  | { readonly [OUTCOME]: 'fan-out'; readonly children: readonly WorkflowNode[]; readonly onChildFailure: ChildFailurePolicy };
+  | { readonly [OUTCOME]: 'fan-out'; readonly children: readonly WorkflowNode[]; readonly onChildFailure: ChildFailurePolicy; readonly wave: number };
 
 /** How many times one task may snooze (deliveries that spend no attempt; a stalled delivery counts too). */
 export const MAX_SNOOZES = 100;
@@ -37,14 +37,15 @@ export function cancel(reason: string): HandlerOutcome {
  * Add `children` under this task and wait for them (see HandlerOutcome); the nodes are plain
  * data (role names, payloads), so the outcome also crosses an isolated role's IPC channel.
  */
-export function fanOut(children: readonly WorkflowNode[], onChildFailure: ChildFailurePolicy = 'fail'): HandlerOutcome {
-  return Object.freeze({ [OUTCOME]: 'fan-out' as const, children, onChildFailure });
+export function fanOut(children: readonly WorkflowNode[], onChildFailure: ChildFailurePolicy = 'fail', wave = 1): HandlerOutcome {
+  const bounded = Number.isInteger(wave) && wave >= 1 && wave <= 1000 ? wave : 1;
+  return Object.freeze({ [OUTCOME]: 'fan-out' as const, children, onChildFailure, wave: bounded });
 }
 
 export type Outcome =
   | { kind: 'snooze'; delayMs: number; reason: string | undefined }
   | { kind: 'cancel'; reason: string }
-  | { kind: 'fan-out'; children: readonly WorkflowNode[]; onChildFailure: ChildFailurePolicy };
+  | { kind: 'fan-out'; children: readonly WorkflowNode[]; onChildFailure: ChildFailurePolicy; wave: number };
 
 /** The outcome a handler returned, or undefined when it returned a result. */
 export function outcomeOf(value: unknown): Outcome | undefined {
@@ -56,7 +57,7 @@ export function outcomeOf(value: unknown): Outcome | undefined {
     case 'cancel':
       return { kind: 'cancel', reason: outcome.reason };
     case 'fan-out':
-      return { kind: 'fan-out', children: outcome.children, onChildFailure: outcome.onChildFailure };
+      return { kind: 'fan-out', children: outcome.children, onChildFailure: outcome.onChildFailure, wave: outcome.wave };
     default:
       return undefined;
   }

@@ -116,9 +116,11 @@ export interface TaskContext {
    * checked and signed like a send; at most WORKFLOW_MAX_NODES) and waits for them; the handler
    * runs again when they are done, and reads them with `ctx.children()`. A handler is run again
    * as a whole, so it tells a first run from a resumed one by its children. The children's ids
-   * follow from this task's, so a run cut short after the add adds none twice.
+   * follow from this task's and their place, so a run cut short after the add adds none twice;
+   * a later fan-out of the same task (a second wave, once the first is done) names its `wave`
+   * (2, 3, …), or its children would be the first wave's, already done.
    */
-  fanOut(children: readonly ChildNode[], options?: { onChildFailure?: ChildFailurePolicy }): HandlerOutcome;
+  fanOut(children: readonly ChildNode[], options?: { onChildFailure?: ChildFailurePolicy; wave?: number }): HandlerOutcome;
   /** `return ctx.snooze(ms)`: run again after `ms` without spending an attempt (see HandlerOutcome). */
   snooze(delayMs: number, reason?: string): HandlerOutcome;
   /** `return ctx.cancel(reason)`: end the task now as cancelled (see HandlerOutcome). */

@@ -167,6 +167,17 @@ export class RoleQueues {
     );
   }
 
+  /**
+   * The task ids of the children task `taskId` still waits for (BullMQ's dependencies of its job):
+   * a run-time fan-out's, which no workflow record lists.
+   */
+  async pendingChildrenOf(taskId: string): Promise<string[]> {
+    const role = this.keys.roleOf(taskId);
+    if (!this.known.has(role)) return [];
+    const jobKeys = await this.connection.smembers(`${this.get(role).toKey(taskId)}:dependencies`);
+    return jobKeys.map((jobKey) => jobKey.slice(jobKey.lastIndexOf(':') + 1));
+  }
+
   /** Whether a multi-key operation must stay in one hash slot (a Redis Cluster). */
   get slotBound(): boolean {
     return isCluster(this.connection);
@@ -209,6 +220,19 @@ export class RoleQueues {
    */
   async remove(role: string, taskId: string, { children = true }: { children?: boolean } = {}): Promise<boolean> {
     return (await this.get(role).remove(taskId, { removeChildren: children })) === 1;
+  }
+
+  /** Makes a delayed job of `role` available now (BullMQ's promote); false when it is not delayed. */
+  async promote(role: string, taskId: string): Promise<boolean> {
+    const job = await this.get(role).getJob(taskId);
+    if (!job) return false;
+    try {
+      await job.promote();
+      return true;
+    } catch {
+      // Not delayed (any more): nothing to promote.
+      return false;
+    }
   }
 
   /** Keeps every worker of `role` from fetching jobs for `ms` (BullMQ's queue limiter, as queue.rateLimit). */

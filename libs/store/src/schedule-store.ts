@@ -1,6 +1,7 @@
 import { Queue, type RepeatOptions } from 'bullmq';
 import { parseExpression } from 'cron-parser';
 import { SCHEDULE_RUNS_KEPT, ScheduleRecordSchema, ScheduleRunSchema, type ScheduleRecord, type ScheduleRun, type ScheduleView } from '@taskyard/contracts';
+import { parseStored } from './parse-json';
 import type { RedisClient } from './redis-client';
 import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
@@ -138,11 +139,17 @@ export class ScheduleStore {
     return this.queue.close();
   }
 
+  /**
+   * Whether the scheduler's next run is waiting to be taken. A worker killed between taking a run
+   * and adding the next leaves `next` pointing at the run it took (active, then stalled), with no
+   * later one: that is the case to repair. (In the moment between a live worker's take and its
+   * add, a repair adds the same next slot, which BullMQ keeps once.)
+   */
   private async hasPendingRun(internalId: string): Promise<boolean> {
     const scheduler = await this.queue.getJobScheduler(internalId);
     if (!scheduler?.next) return false;
     const state = await this.queue.getJobState(`repeat:${internalId}:${scheduler.next}`);
-    return state !== 'unknown';
+    return state === 'delayed' || state === 'waiting' || state === 'prioritized';
   }
 
   private async upsertScheduler(internalId: string, record: ScheduleRecord, startAt?: number): Promise<void> {
@@ -192,20 +199,10 @@ function ended(record: ScheduleRecord): boolean {
 }
 
 function parseRecord(raw: string | null): ScheduleRecord | undefined {
-  if (raw === null) return undefined;
-  try {
-    const parsed = ScheduleRecordSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseStored(ScheduleRecordSchema, raw);
 }
 
 function parseRun(raw: string): ScheduleRun[] {
-  try {
-    const parsed = ScheduleRunSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? [parsed.data] : [];
-  } catch {
-    return [];
-  }
+  const run = parseStored(ScheduleRunSchema, raw);
+  return run ? [run] : [];
 }

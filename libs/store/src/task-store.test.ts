@@ -79,7 +79,7 @@ describe('the task store', () => {
     };
     await store.records.recordCancelled(id, record, 60_000);
     expect(await store.remove(id)).toBe(true);
-    expect(await store.inspect(id)).toEqual({ view: expect.objectContaining({ id, state: 'cancelled' }), jobState: 'gone' });
+    expect(await store.inspect(id)).toEqual({ view: expect.objectContaining({ id, state: 'cancelled' }), jobState: 'gone', hasParent: false });
 
     const failed = await enqueue('role-6');
     // A worker takes the job and fails it for good, as BullMQ does.

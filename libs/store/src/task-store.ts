@@ -47,8 +47,11 @@ export class TaskStore {
     return (await this.inspect(id))?.view;
   }
 
-  /** read(), with the state BullMQ holds the task's job in ('gone' when it has no job any more). */
-  async inspect(id: string): Promise<{ view: TaskView; jobState: string } | undefined> {
+  /**
+   * read(), with the state BullMQ holds the task's job in ('gone' when it has no job any more)
+   * and whether the job has a parent (a workflow's or a fan-out's child).
+   */
+  async inspect(id: string): Promise<{ view: TaskView; jobState: string; hasParent: boolean } | undefined> {
     const role = roleOfTaskId(id);
     if (role === undefined || !this.queues.roles.includes(role)) return undefined;
     const keys = [...this.queues.jobKeys(role, id), this.keys.message(id), this.keys.deadLetter(id)];
@@ -62,14 +65,19 @@ export class TaskStore {
     const record = parseMessageRecord(rawRecord);
     if (flat.length === 0) {
       const view = applyCancellation(id, undefined, record);
-      return view && { view, jobState: 'gone' };
+      return view && { view, jobState: 'gone', hasParent: false };
     }
     const job = Job.fromJSON(this.queues.get(role), toRecord(flat) as never, id);
     const view = applyCancellation(id, toTaskView(job, state, logs), record);
     if (!view) return undefined;
     // Only a failed task can have a dead letter (a replayed one keeps none).
     if (view.state === 'failed' && deadLetter === 1) view.deadLetter = deadLetterPath(id);
-    return { view, jobState: state };
+    return { view, jobState: state, hasParent: job.parentKey !== undefined };
+  }
+
+  /** Makes a delayed task available now (see RoleQueues.promote). */
+  promote(id: string): Promise<boolean> {
+    return this.queues.promote(this.keys.roleOf(id), id);
   }
 
   /** Removes a task's job unless a worker holds it: true when it was removed (see RoleQueues.remove for a parent's children). */

@@ -1,4 +1,5 @@
 import { WorkflowRecordSchema, type WorkflowRecord } from '@taskyard/contracts';
+import { parseStored } from './parse-json';
 import type { RedisClient } from './redis-client';
 import type { TaskyardKeys } from './taskyard-keys';
 
@@ -19,14 +20,7 @@ export class WorkflowRecords {
 
   /** The record, or undefined for an unknown, expired or unreadable one. */
   async read(id: string): Promise<WorkflowRecord | undefined> {
-    const raw = await this.redis.get(this.keys.workflow(id));
-    if (raw === null) return undefined;
-    try {
-      const parsed = WorkflowRecordSchema.safeParse(JSON.parse(raw));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
+    return parseStored(WorkflowRecordSchema, await this.redis.get(this.keys.workflow(id)));
   }
 
   async delete(id: string): Promise<void> {

@@ -11,8 +11,8 @@ import {
   SIGNATURE_ALGORITHM,
   TASK_SCHEMA_VERSION,
   toIssues,
-  WORKFLOW_DEPTH_LIMIT,
-  WORKFLOW_NODES_LIMIT,
+  DEFAULT_WORKFLOW_MAX_DEPTH,
+  DEFAULT_WORKFLOW_MAX_NODES,
   type ErrorClass,
   type TaskMessage,
   type WorkflowNode,
@@ -161,7 +161,7 @@ export async function runRole<R extends AnyRole>(role: R, payload: PayloadOf<R>,
   if (outcome?.kind === 'cancel') return fail(new CancelledError(`cancelled by its handler: ${outcome.reason}`));
   if (outcome?.kind === 'fan-out') {
     try {
-      const ids = ctx.checkChildren(outcome.children);
+      const ids = ctx.checkChildren(outcome.children, outcome.wave);
       run.outcome = 'waiting-children';
       run.fanOut = { children: [...outcome.children], onChildFailure: outcome.onChildFailure, ids };
       return run;
@@ -279,14 +279,15 @@ class TestContext implements TaskContext {
     return name === undefined ? all : all.filter((outcome) => outcome.role === name);
   }) as TaskContext['children'];
 
-  readonly fanOut = (children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy } = {}): HandlerOutcome =>
-    fanOut(toWorkflowNodes(children), options.onChildFailure);
+  readonly fanOut = (children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy; wave?: number } = {}): HandlerOutcome =>
+    fanOut(toWorkflowNodes(children), options.onChildFailure, options.wave);
 
   /** A fan-out's children checked as the dispatcher would (given the deployment's roles): their task ids. */
-  checkChildren(children: readonly WorkflowNode[]): string[] {
+  checkChildren(children: readonly WorkflowNode[], wave: number): string[] {
     if (!this.options.roles) return children.map((child) => newTaskId(child.role));
-    const workflows = new WorkflowPreparer(this.preparer(), { maxNodes: WORKFLOW_NODES_LIMIT, maxDepth: WORKFLOW_DEPTH_LIMIT });
-    const prepared = this.refusedAsTaskError(() => workflows.prepareChildren({ origin: this.origin as Origin & { kind: 'role' } }, children));
+    // The deployment's defaults: a fan-out a real worker would refuse is refused here too.
+    const workflows = new WorkflowPreparer(this.preparer(), { maxNodes: DEFAULT_WORKFLOW_MAX_NODES, maxDepth: DEFAULT_WORKFLOW_MAX_DEPTH });
+    const prepared = this.refusedAsTaskError(() => workflows.prepareChildren({ origin: this.origin as Origin & { kind: 'role' } }, children, wave));
     return prepared.map((node) => node.message.id);
   }
 

@@ -53,3 +53,20 @@ describe('BatchCollector', () => {
     await expect(pending).resolves.toBe('ok');
   });
 });
+
+describe('BatchCollector: concurrency', () => {
+  it('runs at most `concurrency` batches at once; a batch due meanwhile goes when one ends', async () => {
+    const role = defineRole({ name: 'b', description: 'd', input: z.unknown(), concurrency: 1, batch: { size: 1, maxWaitMs: 0 }, handleBatch: async (batch) => batch.map(() => null) });
+    let running = 0;
+    let most = 0;
+    const collector = new BatchCollector(role, async (batch: readonly BatchEntry<unknown>[]) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return batch.map(() => 'ok');
+    });
+    expect(await Promise.all([1, 2, 3, 4].map((n) => collector.handler(message(n), ctx())))).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(most).toBe(1);
+  });
+});

@@ -13,7 +13,8 @@ interface Waiting {
  * pipeline — verified, checked, timed, recorded on its own — and reaches this as its handler:
  * its message waits here until `size` messages are in or `maxWaitMs` passed since the first,
  * then the role's batch handler runs once for all of them, and each job gets its own outcome
- * back (a result, an outcome, or an Error that fails that job alone). The jobs are active in
+ * back (a result, an outcome, or an Error that fails that job alone). At most `concurrency`
+ * batches run at once; a batch due meanwhile goes when one ends. The jobs are active in
  * BullMQ meanwhile, so its lock manager keeps renewing their locks: a batch never holds a job
  * past its lock, and a message that times out or is cancelled while it waits leaves the batch.
  */
@@ -22,6 +23,11 @@ export class BatchCollector {
   private timer: NodeJS.Timeout | undefined;
   private readonly size: number;
   private readonly maxWaitMs: number;
+  /** The role's concurrency: batches running at once in this process. */
+  private readonly maxRunning: number;
+  private running = 0;
+  /** A batch was due while `maxRunning` ran: it goes as soon as one ends. */
+  private due = false;
 
   constructor(
     role: AnyRole,
@@ -30,6 +36,7 @@ export class BatchCollector {
   ) {
     this.size = role.batch!.size;
     this.maxWaitMs = role.batch!.maxWaitMs;
+    this.maxRunning = role.concurrency;
   }
 
   /** The role's handler for one message: resolves with that message's outcome once its batch ran. */
@@ -40,14 +47,18 @@ export class BatchCollector {
       else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
     });
 
-  /** Runs what waits now, without waiting out maxWaitMs (shutdown). */
+  /** Runs what waits now, without waiting out maxWaitMs or a free batch slot (shutdown). */
   flushAll(): void {
-    while (this.waiting.length > 0) this.flush();
+    while (this.waiting.length > 0) this.flush(true);
   }
 
-  private flush(): void {
+  private flush(force = false): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (!force && this.running >= this.maxRunning) {
+      this.due = true;
+      return;
+    }
     const batch = this.waiting.splice(0, this.size);
     // What is left starts a batch of its own, with a wait of its own.
     if (this.waiting.length > 0) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
@@ -57,6 +68,19 @@ export class BatchCollector {
   }
 
   private async run(batch: Waiting[]): Promise<void> {
+    this.running++;
+    try {
+      await this.runBatch(batch);
+    } finally {
+      this.running--;
+      if (this.waiting.length > 0 && (this.due || this.waiting.length >= this.size)) {
+        this.due = false;
+        this.flush();
+      }
+    }
+  }
+
+  private async runBatch(batch: Waiting[]): Promise<void> {
     this.onBatch(batch.length);
     let outcomes: readonly unknown[];
     try {

@@ -74,8 +74,8 @@ export class ChildTaskContext implements TaskContext {
   readonly snooze = (delayMs: number, reason?: string): HandlerOutcome => snooze(delayMs, reason);
 
   // The outcome is plain data: the worker adds the children when it gets it back.
-  readonly fanOut = (children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy } = {}): HandlerOutcome =>
-    fanOut(toWorkflowNodes(children), options.onChildFailure);
+  readonly fanOut = (children: readonly ChildNode[], options: { onChildFailure?: ChildFailurePolicy; wave?: number } = {}): HandlerOutcome =>
+    fanOut(toWorkflowNodes(children), options.onChildFailure, options.wave);
 
   readonly cancel = (reason: string): HandlerOutcome => cancel(reason);
 }

@@ -6,7 +6,7 @@ import type { AnyRole } from '@taskyard/roles';
  * role accepts, whoever put the job in its queue. Permanent: SOURCE_FORBIDDEN.
  */
 export function checkAccess(role: AnyRole, message: TaskMessage): void {
-  if (!acceptsSource(role.acceptFrom, message.metadata.source)) {
+  if (!acceptsSource(role.acceptFrom, message.metadata.source, message.metadata.tenant)) {
     throw new PermanentTaskError(`role "${role.name}" does not accept tasks from "${message.metadata.source}"`, 'SOURCE_FORBIDDEN');
   }
 }

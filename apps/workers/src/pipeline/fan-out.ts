@@ -1,8 +1,8 @@
-import { WaitingChildrenError } from 'bullmq';
 import { toTaskError, type Dispatcher } from '@taskyard/dispatch';
 import type { AnyRole, Outcome } from '@taskyard/roles';
 import type { Attempt } from './attempt';
 import { SnoozedError } from './handle-outcome';
+import { waitForChildren } from './wait-for-children';
 
 /**
  * A handler's `ctx.fanOut(children)`: the children are made and checked like sends (a refusal
@@ -13,14 +13,11 @@ import { SnoozedError } from './handle-outcome';
  */
 export async function fanOutAndWait(attempt: Attempt, role: AnyRole, dispatcher: Dispatcher, outcome: Outcome & { kind: 'fan-out' }): Promise<never> {
   try {
-    await dispatcher.fanOut({ kind: 'role', role: role.name, parent: attempt.message! }, outcome.onChildFailure, outcome.children);
+    await dispatcher.fanOut({ kind: 'role', role: role.name, parent: attempt.message! }, outcome.onChildFailure, outcome.children, outcome.wave);
   } catch (err) {
     throw toTaskError(err);
   }
-  if (await attempt.job.moveToWaitingChildren(attempt.token!)) {
-    attempt.log.debug({ children: outcome.children.length }, 'waiting for its children');
-    throw new WaitingChildrenError();
-  }
+  await waitForChildren(attempt, 'waiting for its children', { children: outcome.children.length });
   await attempt.job.moveToDelayed(Date.now(), attempt.token);
   throw new SnoozedError(0, 'its children are already done');
 }

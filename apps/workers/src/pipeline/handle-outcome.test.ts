@@ -5,6 +5,9 @@ import { cancel, MAX_SNOOZES, snooze } from '@taskyard/roles';
 import { handleOutcome, SnoozedError } from './handle-outcome';
 import { pipelineFixture } from './pipeline.fixture';
 
+/** Outcomes other than fan-out never call it. */
+const noFanOut = (): Promise<never> => Promise.reject(new Error('no fan-out expected'));
+
 const fixture = pipelineFixture();
 afterAll(() => fixture.close());
 
@@ -27,19 +30,19 @@ describe('step 6: what a handler returned', () => {
 
   it('passes a result through', async () => {
     const { attempt } = await activeAttempt();
-    expect(await handleOutcome(attempt, { greeting: 'hi' }, failures)).toEqual({ greeting: 'hi' });
+    expect(await handleOutcome(attempt, { greeting: 'hi' }, failures, noFanOut)).toEqual({ greeting: 'hi' });
   });
 
   it('ends the task as cancelled, with the reason, for ctx.cancel', async () => {
     const { attempt } = await activeAttempt();
-    const error = await handleOutcome(attempt, cancel('customer left'), failures).catch((err: unknown) => err);
+    const error = await handleOutcome(attempt, cancel('customer left'), failures, noFanOut).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(CancelledError);
     expect((error as Error).message).toContain('customer left');
   });
 
   it('snoozes: records it, moves the job to delayed without spending an attempt, and tells BullMQ to leave it', async () => {
     const { job, attempt } = await activeAttempt();
-    const error = await handleOutcome(attempt, snooze(5000, 'not ready'), failures).catch((err: unknown) => err);
+    const error = await handleOutcome(attempt, snooze(5000, 'not ready'), failures, noFanOut).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(SnoozedError);
     expect(recorded.at(-1)).toEqual({ delayMs: 5000, reason: 'not ready' });
     const queue = fixture.queues.get('greet');
@@ -53,7 +56,7 @@ describe('step 6: what a handler returned', () => {
   it(`refuses a snooze past ${MAX_SNOOZES} deliveries that spent no attempt (SNOOZE_LIMIT)`, async () => {
     const { attempt } = await activeAttempt();
     Object.assign(attempt.job, { attemptsStarted: MAX_SNOOZES + 1, attemptsMade: 0 });
-    const error = await handleOutcome(attempt, snooze(10), failures).catch((err: unknown) => err);
+    const error = await handleOutcome(attempt, snooze(10), failures, noFanOut).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(PermanentTaskError);
     expect(error).toMatchObject({ code: 'SNOOZE_LIMIT' });
   });

@@ -31,7 +31,7 @@ export async function handleOutcome(
   attempt: Attempt,
   result: unknown,
   failures: Pick<FailureRecorder, 'snoozed'>,
-  fanOut: (attempt: Attempt, outcome: Outcome & { kind: 'fan-out' }) => Promise<never> = unsupportedFanOut,
+  fanOut: (attempt: Attempt, outcome: Outcome & { kind: 'fan-out' }) => Promise<never>,
 ): Promise<unknown> {
   const outcome = outcomeOf(result);
   if (!outcome) return result;
@@ -46,8 +46,4 @@ export async function handleOutcome(
   await failures.snoozed(attempt, outcome.delayMs, outcome.reason);
   await job.moveToDelayed(Date.now() + outcome.delayMs, token);
   throw new SnoozedError(outcome.delayMs, outcome.reason);
-}
-
-function unsupportedFanOut(): Promise<never> {
-  return Promise.reject(new PermanentTaskError('this worker cannot fan out', 'FAN_OUT_UNSUPPORTED'));
 }

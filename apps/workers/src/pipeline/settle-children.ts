@@ -1,6 +1,6 @@
-import { WaitingChildrenError } from 'bullmq';
 import type { TaskMessage } from '@taskyard/contracts';
 import type { Attempt } from './attempt';
+import { waitForChildren } from './wait-for-children';
 
 /**
  * Step 4, children: a parent BullMQ released while some of its children are still pending — a
@@ -12,13 +12,10 @@ import type { Attempt } from './attempt';
  * one read; any other task has no children.
  */
 export async function settleChildren(attempt: Attempt, message: TaskMessage): Promise<void> {
-  const { job, token } = attempt;
+  const { job } = attempt;
   if (message.metadata.workflowId === undefined && job.attemptsStarted <= job.attemptsMade + 1) return;
   const { unprocessed = 0 } = await job.getDependenciesCount({ unprocessed: true });
   if (unprocessed === 0) return;
   await job.removeUnprocessedChildren();
-  if (await job.moveToWaitingChildren(token!)) {
-    attempt.log.info({ pending: unprocessed }, 'a child failed: its children not yet started were dropped, waiting for the ones running');
-    throw new WaitingChildrenError();
-  }
+  await waitForChildren(attempt, 'a child failed: its children not yet started were dropped, waiting for the ones running', { pending: unprocessed });
 }

@@ -17,7 +17,16 @@ const keys = new TaskyardKeys(prefix);
 const tick = defineRole({ name: 'tick', description: 'd', input: z.object({ n: z.number().int() }).strict(), handler: async () => undefined });
 const registry = new RoleRegistry([tick]);
 const queues = new RoleQueues(redis, keys, registry.names());
-const config = { retention: { ageSeconds: 600, count: 1000 }, workflow: { maxNodes: 10, maxDepth: 3 }, worker: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 } };
+const ops = { id: 'ops', secretSha256: '0'.repeat(64), scopes: ['admin' as const], tenant: undefined, expiresAt: undefined };
+const acmeOps = { ...ops, id: 'acme-ops', scopes: ['schedules:manage' as const, 'tasks:submit' as const], tenant: 'acme' };
+const config = {
+  retention: { ageSeconds: 600, count: 1000 },
+  workflow: { maxNodes: 10, maxDepth: 3 },
+  worker: { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+  apiKeys: [ops, acmeOps],
+  envApiKeys: [ops, acmeOps],
+  apiKeysFile: undefined,
+};
 const dispatcher = new Dispatcher({ registry, store: new TaskStore(redis, keys, queues), signer: new MessageSigner([{ id: 'k', secret: 'a-signing-secret-of-some-length' }]), config });
 const store = new ScheduleStore(redis, keys);
 const metrics = new Registry();
@@ -71,7 +80,7 @@ describe('ScheduleRunner', () => {
 
   it("records a run the role refuses (its schema changed since the upsert) with its error, and tries it no more", async () => {
     const internalId = ScheduleStore.internalId('acme', 'stale');
-    await store.upsert(internalId, record('stale', { tenant: 'acme', payload: { n: 'no longer a number' } }));
+    await store.upsert(internalId, record('stale', { tenant: 'acme', owner: 'acme-ops', payload: { n: 'no longer a number' } }));
     const [run] = await vi.waitFor(
       async () => {
         const found = await runsOf(internalId);
@@ -84,5 +93,27 @@ describe('ScheduleRunner', () => {
     expect(run!.taskId).toBeUndefined();
     expect(await counted('refused')).toBeGreaterThanOrEqual(1);
     await store.remove(internalId);
+  });
+
+  it('makes no task for a schedule whose owner key is gone or lost the scope for it: the run is recorded as refused', async () => {
+    const cases: [string, Partial<ScheduleRecord>, string][] = [
+      ['orphan', { owner: 'revoked-key' }, 'was revoked'],
+      ['other-tenant', { owner: 'acme-ops', tenant: 'globex' }, 'another tenant'],
+    ];
+    for (const [id, extra, reason] of cases) {
+      const internalId = ScheduleStore.internalId(extra.tenant, id);
+      await store.upsert(internalId, record(id, extra));
+      const [run] = await vi.waitFor(
+        async () => {
+          const found = await runsOf(internalId);
+          if (found.length === 0) throw new Error('no run yet');
+          return found;
+        },
+        { timeout: 20_000, interval: 50 },
+      );
+      expect(run).toMatchObject({ error: { code: 'SCHEDULE_OWNER_REVOKED', message: expect.stringContaining(reason) } });
+      expect(run!.taskId).toBeUndefined();
+      await store.remove(internalId);
+    }
   });
 });

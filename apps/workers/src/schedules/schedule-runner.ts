@@ -2,6 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import { Counter, type Registry } from 'prom-client';
 import { DispatchError, type ScheduleRecord } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
+import { ScheduleOwners } from './schedule-owners';
 import { derivedTaskId } from '@taskyard/crypto';
 import type { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
@@ -12,7 +13,7 @@ export interface ScheduleRunnerDeps {
   keys: TaskyardKeys;
   store: ScheduleStore;
   dispatcher: Dispatcher;
-  config: Pick<TaskyardConfig, 'worker'>;
+  config: Pick<TaskyardConfig, 'worker' | 'apiKeys' | 'envApiKeys' | 'apiKeysFile'>;
   logger: Logger;
   registry: Registry;
   workerName: string;
@@ -33,12 +34,15 @@ const RECONCILE_EVERY_MS = 5000;
 export class ScheduleRunner {
   private worker: Worker<FireJobData> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private reconciling = false;
   private readonly fired: Counter<'role' | 'outcome'>;
+  private readonly owners: ScheduleOwners;
 
   constructor(private readonly deps: ScheduleRunnerDeps) {
+    this.owners = new ScheduleOwners(deps.config, deps.logger);
     this.fired = new Counter({
       name: 'taskyard_schedule_runs_total',
-      help: "Schedule runs taken by this process, by role and outcome (enqueued, duplicate: the slot's task existed, refused)",
+      help: "Schedule runs taken by this process, by role and outcome (enqueued, duplicate: the slot's task existed, refused: by the role or because the owner key may no longer)",
       labelNames: ['role', 'outcome'],
       registers: [deps.registry],
     });
@@ -55,14 +59,19 @@ export class ScheduleRunner {
       stalledInterval: config.worker.stalledIntervalMs,
     });
     this.worker.on('error', (err) => (isRedisUnavailableError(err) ? logger.debug({ err }, 'schedule runner error (redis)') : logger.error({ err }, 'schedule runner error')));
-    this.worker.on('failed', (job, err) => logger.warn({ err, schedule: job?.data.schedule }, 'a schedule run failed; BullMQ tries it again'));
+    this.worker.on('failed', (job, err) => void this.afterFailed(job, err));
     await this.worker.waitUntilReady();
-    const reconcile = () =>
+    const reconcile = () => {
+      // One pass at a time: a slow one (many schedules, a slow Redis) is not piled on.
+      if (this.reconciling) return;
+      this.reconciling = true;
       void this.deps.store
         .reconcile()
         .then((repaired) => repaired > 0 && logger.warn({ repaired }, 'schedules without a pending run were given one back'))
         // An outage is logged once by the runtime; anything else is worth a line each time.
-        .catch((err: unknown) => logger[isRedisUnavailableError(err) ? 'debug' : 'warn']({ err }, 'schedule reconcile failed; tried again in 5 s'));
+        .catch((err: unknown) => logger[isRedisUnavailableError(err) ? 'debug' : 'warn']({ err }, 'schedule reconcile failed; tried again in 5 s'))
+        .finally(() => (this.reconciling = false));
+    };
     reconcile();
     this.timer = setInterval(reconcile, RECONCILE_EVERY_MS).unref();
   }
@@ -70,6 +79,18 @@ export class ScheduleRunner {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.worker?.close();
+  }
+
+  /** A run that failed: tried again while it has attempts, else recorded with its error (no task for that slot). */
+  private async afterFailed(job: Job<FireJobData> | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    this.deps.logger.warn({ err, schedule: job.data.schedule, final }, final ? 'a schedule run failed for good: no task for its slot' : 'a schedule run failed; BullMQ tries it again');
+    if (!final) return;
+    const code = (err as { code?: unknown }).code;
+    await this.deps.store
+      .recordRun(job.data.schedule, { scheduledFor: new Date(slotOf(job)).toISOString(), firedAt: new Date().toISOString(), error: { code: typeof code === 'string' ? code : 'RUN_FAILED', message: err.message } })
+      .catch(() => undefined);
   }
 
   private async fire(job: Job<FireJobData>): Promise<void> {
@@ -84,6 +105,13 @@ export class ScheduleRunner {
     const scheduledFor = slotOf(job);
     const firedAt = new Date().toISOString();
     const run = { scheduledFor: new Date(scheduledFor).toISOString(), firedAt };
+    const ownerProblem = this.owners.problem(record);
+    if (ownerProblem) {
+      this.fired.labels(record.role, 'refused').inc();
+      logger.warn({ schedule: record.id, tenant: record.tenant, owner: record.owner, reason: ownerProblem }, 'a schedule run was refused: its owner key may no longer make it');
+      await store.recordRun(internalId, { ...run, error: { code: 'SCHEDULE_OWNER_REVOKED', message: `no task made: ${ownerProblem}` } });
+      return;
+    }
     try {
       const [task] = dispatcher.prepare(originOf(record, scheduledFor), [
         { role: record.role, payload: record.payload, options: record.options, id: derivedTaskId(record.role, `schedule:${internalId}@${scheduledFor}`) },

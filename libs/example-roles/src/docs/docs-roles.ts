@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TaskIdSchema } from '@taskyard/contracts';
 import { child, defineRole, PermanentTaskError } from '@taskyard/roles';
-import { DEFAULT_CHUNK_CHARS, MAX_CHUNK_CHARS, MAX_CHUNKS, MAX_DOCUMENT_CHARS, MIN_CHUNK_CHARS } from './document-limits';
+import { DEFAULT_CHUNK_CHARS, MAX_CHUNK_CHARS, MAX_DOCUMENT_CHARS, MAX_FANOUT_CHUNKS, MIN_CHUNK_CHARS } from './document-limits';
 import { DocumentStore } from './document-store';
 import { analyseChunk, ChunkStatisticsSchema, endsParagraph, splitIntoChunks } from './text-statistics';
 
@@ -22,10 +22,22 @@ export const DocsIngestPayloadSchema = z
     /** Characters per chunk: smaller chunks spread one document over more workers. */
     chunkSize: z.number().int().min(MIN_CHUNK_CHARS).max(MAX_CHUNK_CHARS).default(DEFAULT_CHUNK_CHARS),
   })
-  .strict();
+  .strict()
+  // Refused at the door, not after the 202: the fan-out of a document is bounded.
+  .superRefine((document, ctx) => {
+    const chunks = documentChunks(document.text, document.chunkSize).length;
+    if (chunks > MAX_FANOUT_CHUNKS) {
+      ctx.addIssue({ code: 'custom', path: ['chunkSize'], message: `this text makes ${chunks} chunks at chunkSize ${document.chunkSize}; at most ${MAX_FANOUT_CHUNKS}: give a larger chunkSize` });
+    }
+  });
 
-const ChunkIndexSchema = z.number().int().min(0).max(MAX_CHUNKS - 1);
-const ChunkCountSchema = z.number().int().min(1).max(MAX_CHUNKS);
+/** A document's text as docs.ingest splits it (line ends normalised). */
+function documentChunks(text: string, chunkSize: number): string[] {
+  return splitIntoChunks(text.replace(/\r\n?/g, '\n'), chunkSize);
+}
+
+const ChunkIndexSchema = z.number().int().min(0).max(MAX_FANOUT_CHUNKS - 1);
+const ChunkCountSchema = z.number().int().min(1).max(MAX_FANOUT_CHUNKS);
 
 export const DocsAnalyzePayloadSchema = z
   .object({
@@ -100,9 +112,8 @@ export const docsIngestRole = defineRole({
   output: z.object({ documentId: z.string(), chunks: z.number().int() }),
   concurrency: 5,
   handler: async (message, ctx) => {
-    const text = message.payload.text.replace(/\r\n?/g, '\n');
-    if (text.trim() === '') throw new PermanentTaskError('the document has no text', 'EMPTY_DOCUMENT');
-    const chunks = splitIntoChunks(text, message.payload.chunkSize);
+    if (message.payload.text.trim() === '') throw new PermanentTaskError('the document has no text', 'EMPTY_DOCUMENT');
+    const chunks = documentChunks(message.payload.text, message.payload.chunkSize);
     // The ingest message's id names the document: every later message carries it.
     const documentId = message.id;
     const documents = new DocumentStore(ctx.redis, ctx.keyPrefix);

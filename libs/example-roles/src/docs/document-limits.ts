@@ -27,3 +27,10 @@ export const MIN_CUT_DIVISOR = 10;
  * each chunk but the last as short as the split allows.
  */
 export const MAX_CHUNKS = Math.ceil(MAX_DOCUMENT_CHARS / (Math.floor(MIN_CHUNK_CHARS / MIN_CUT_DIVISOR) + 1));
+
+/**
+ * The most chunks docs.ingest takes a document in: it fans out two tasks per chunk (docs.store
+ * after docs.analyze), and 1000 tasks is the default WORKFLOW_MAX_NODES. A longer text needs a
+ * larger chunkSize (a megabyte fits at 2000 characters and up); the submission says so.
+ */
+export const MAX_FANOUT_CHUNKS = 500;

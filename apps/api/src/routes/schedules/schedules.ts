@@ -62,7 +62,10 @@ export class Schedules {
         updatedAt: now,
       };
       await store.upsert(internalId, record);
-      return { created: !existing, view: (await store.view(internalId))! };
+      const view = await store.view(internalId);
+      // Deleted the moment after: it is gone.
+      if (!view) throw notFound(body.id);
+      return { created: !existing, view };
     });
   }
 

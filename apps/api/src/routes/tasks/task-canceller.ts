@@ -27,6 +27,10 @@ export type Cancellation = { status: 200; view: TaskView } | { status: 202; view
  *   attempt (its AbortSignal fires with CancelledError, and the attempt ends even if the handler
  *   ignores it) and the task ends `cancelled`, neither retried nor dead-lettered (202). A handler
  *   that finishes before the abort arrives completes normally.
+ * - a workflow's or a fan-out's child (its job has a parent) that is queued or delayed: the job
+ *   stays (202): removing it would set its parent free as if it had completed; the worker that
+ *   takes it (a delayed one is made available now) finds the record and ends it cancelled,
+ *   which its parent's onChildFailure then handles like any failure.
  * - already cancelled: 200 again (for a task still being aborted, 202 and the abort is sent again).
  *   The 202 carries the view read after the abort was sent: `active`, or `cancelled` if it was quick.
  * - completed or failed: 409 TASK_FINISHED. Unknown: 404.
@@ -43,10 +47,14 @@ export class TaskCanceller {
     const found = await withRedis(redis, () => store.inspect(id));
     // Another tenant's task answers exactly like an unknown one.
     if (!found || !canSeeTenant(principal, found.view.tenant)) throw taskNotFound(id);
-    const { view, jobState } = found;
+    const { view, jobState, hasParent } = found;
     if (view.state === 'cancelled') {
       // Its job may still wait (a removal that met a lock, a job a circuit handed back): remove it now.
-      if (WAITING_STATES.has(jobState)) await withRedis(redis, () => store.remove(id));
+      if (WAITING_STATES.has(jobState)) {
+        // A child's job stays until a worker ends it (see above).
+        if (hasParent) return { status: 202, view: { ...view, cancellationRequested: true } };
+        await withRedis(redis, () => store.remove(id));
+      }
       return { status: 200, view };
     }
     if (view.state === 'completed' || view.state === 'failed') throw finished(view);
@@ -56,6 +64,11 @@ export class TaskCanceller {
     // It completed between the read and the record: too late to cancel.
     if (held?.status === 'done') throw finished({ ...view, state: 'completed' });
 
+    if (view.state !== 'active' && hasParent) {
+      // A child ends cancelled when a worker takes it (see above): a delayed one is taken now.
+      if (jobState === 'delayed') await withRedis(redis, () => store.promote(id));
+      return { status: 202, view: { ...(await this.read(id)), cancellationRequested: true } };
+    }
     if (view.state !== 'active' && (await withRedis(redis, () => store.remove(id)))) {
       // Removed: what GET shows from now on is the record's view.
       return { status: 200, view: cancelledView(id, held?.status === 'cancelled' ? held : record) };

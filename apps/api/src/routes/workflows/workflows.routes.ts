@@ -1,13 +1,24 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   ErrorBodySchema,
+  jsonDepthExceeds,
+  MAX_JSON_DEPTH,
+  WORKFLOW_DEPTH_LIMIT,
   SubmitWorkflowBodySchema,
   WorkflowAcceptedSchema,
   WorkflowCancelledSchema,
   WorkflowIdParamsSchema,
   WorkflowViewSchema,
 } from '@taskyard/contracts';
+import { ApiError } from '../../errors/api-error';
 import type { Workflows } from './workflows';
+
+/**
+ * The deepest a workflow body may nest before its schema is applied: two levels per node (the
+ * node, its children), a payload's own depth, a few for the body around them. The node schema is
+ * recursive, so a body nested far deeper would exhaust the stack rather than fail to validate.
+ */
+const MAX_BODY_DEPTH = 2 * WORKFLOW_DEPTH_LIMIT + MAX_JSON_DEPTH + 4;
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 503: ErrorBodySchema };
 
@@ -22,6 +33,11 @@ export const workflowsRoutes: FastifyPluginAsyncZod<{ workflows: Workflows }> = 
         response: { 202: WorkflowAcceptedSchema, ...errors, 413: ErrorBodySchema, 415: ErrorBodySchema, 429: ErrorBodySchema },
       },
       // Each node's role needs its submit scope, checked per node by the dispatcher.
+      preValidation: async (request) => {
+        if (jsonDepthExceeds(request.body, MAX_BODY_DEPTH)) {
+          throw new ApiError('VALIDATION_FAILED', `the workflow nests deeper than ${WORKFLOW_DEPTH_LIMIT} levels`, [{ field: 'root', message: 'too deeply nested' }]);
+        }
+      },
     },
     async (request, reply) => {
       const accepted = await workflows.submit(request.body, request.principal!);

@@ -1,5 +1,6 @@
 import {
   canSeeTenant,
+  maxMessageAgeMs,
   newWorkflowId,
   WorkflowIdSchema,
   workflowState,
@@ -14,6 +15,7 @@ import {
 } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { Dispatcher, PreparedNode } from '@taskyard/dispatch';
+import type { RoleRegistry } from '@taskyard/roles';
 import { maxRecordTtlMs, type RedisClient, type TaskStore, type WorkflowRecords } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
@@ -25,7 +27,9 @@ export interface WorkflowsDeps {
   records: WorkflowRecords;
   redis: RedisClient;
   canceller: TaskCanceller;
-  config: Pick<TaskyardConfig, 'retention' | 'deadLetterTtlMs' | 'idempotencyTtlMs'>;
+  config: Pick<TaskyardConfig, 'retention' | 'deadLetterTtlMs' | 'idempotencyTtlMs' | 'workflow' | 'worker'>;
+  /** The deployment's roles: how long a node's message can still be delivered (the record's TTL). */
+  registry: RoleRegistry;
 }
 
 /**
@@ -38,7 +42,7 @@ export class Workflows {
   constructor(private readonly deps: WorkflowsDeps) {}
 
   async submit(body: SubmitWorkflowBody, principal: Principal): Promise<WorkflowAccepted> {
-    const { dispatcher, records, redis, config } = this.deps;
+    const { dispatcher, records, redis } = this.deps;
     const id = newWorkflowId();
     const root = dispatcher.prepareWorkflow({ kind: 'api', principal }, id, body.root, body.metadata);
     const record: WorkflowRecord = {
@@ -50,9 +54,8 @@ export class Workflows {
       root: treeOf(root),
     };
     await withRedis(redis, async () => {
-      // The record first: a workflow whose tasks run is always readable. It lives as long as any
-      // record Taskyard keeps (a finished task's retention, a dead letter).
-      await records.write(record, maxRecordTtlMs(config));
+      // The record first: a workflow whose tasks run is always readable.
+      await records.write(record, this.ttlMs(root));
       try {
         await dispatcher.enqueueWorkflow(root);
       } catch (err) {
@@ -69,12 +72,47 @@ export class Workflows {
     return this.viewOf(record);
   }
 
-  /** Cancels every unfinished node (see TaskCanceller.cancelAll); answers the view after it. */
+  /**
+   * Cancels every unfinished node (see TaskCanceller.cancelAll) and every child a node's
+   * handler added at run time (ctx.fanOut, found through BullMQ's dependencies); answers the
+   * view after it.
+   */
   async cancel(id: string, principal: Principal): Promise<WorkflowView & { cancellationRequested: boolean }> {
     const record = await this.record(id, principal);
-    await this.deps.canceller.cancelAll(taskIdsOf(record.root));
+    const ids = await withRedis(this.deps.redis, () => this.withRunTimeChildren(taskIdsOf(record.root)));
+    await this.deps.canceller.cancelAll(ids);
     const view = await this.viewOf(record);
     return { ...view, cancellationRequested: someNode(view.root, (node) => node.state === 'active') };
+  }
+
+  /** `ids` and every child they still wait for, breadth first (bounded: a tree is at most WORKFLOW_MAX_NODES per fan-out). */
+  private async withRunTimeChildren(ids: readonly string[]): Promise<string[]> {
+    const all = new Set(ids);
+    let frontier = [...ids];
+    const bound = ids.length + 10 * this.deps.config.workflow.maxNodes;
+    while (frontier.length > 0 && all.size < bound) {
+      const children = (await Promise.all(frontier.map((taskId) => this.deps.store.queues.pendingChildrenOf(taskId)))).flat();
+      frontier = children.filter((child) => !all.has(child));
+      for (const child of frontier) all.add(child);
+    }
+    return [...all];
+  }
+
+  /**
+   * How long the record is kept: as long as its longest-lived node's message may still be
+   * delivered (its delay, retries, stalls: maxMessageAgeMs) plus the retention of its result,
+   * and at least as long as any record Taskyard keeps (a dead letter).
+   */
+  private ttlMs(root: PreparedNode): number {
+    const { registry, config } = this.deps;
+    let longest = 0;
+    const visit = (node: PreparedNode): void => {
+      const role = registry.get(node.message.role);
+      if (role) longest = Math.max(longest, maxMessageAgeMs(role, config.worker));
+      node.children.forEach(visit);
+    };
+    visit(root);
+    return Math.max(maxRecordTtlMs(config), longest + config.retention.ageSeconds * 1000);
   }
 
   private async record(id: string, principal: Principal): Promise<WorkflowRecord> {
