@@ -44,6 +44,16 @@ const now = new Date().toISOString();
 
 const record = (id: string, extra: Partial<ScheduleRecord>): ScheduleRecord => ({ id, role: 'tick', payload: { n: 1 }, every: 1000, owner: 'ops', createdAt: now, updatedAt: now, ...extra });
 const runsOf = async (internalId: string) => (await store.view(internalId))?.lastRuns ?? [];
+/** The schedule's runs (newest first) once it has at least `count`. */
+const runsOnce = (internalId: string, count: number) =>
+  vi.waitFor(
+    async () => {
+      const found = await runsOf(internalId);
+      if (found.length < count) throw new Error(`fewer than ${count} runs yet`);
+      return found;
+    },
+    { timeout: 20_000, interval: 50 },
+  );
 const counted = async (outcome: string) => (await metrics.getSingleMetric('taskyard_schedule_runs_total')!.get()).values.find((value) => value.labels['outcome'] === outcome)?.value ?? 0;
 
 describe('ScheduleRunner', () => {
@@ -58,14 +68,7 @@ describe('ScheduleRunner', () => {
     ]);
     await dispatcher.enqueue([earlier!]);
     expect(await store.recordRun(internalId, { scheduledFor: new Date(slot).toISOString(), firedAt: now, taskId: earlier!.message.id })).toBe(true);
-    const runs = await vi.waitFor(
-      async () => {
-        const found = await runsOf(internalId);
-        if (found.length < 2) throw new Error('the next slot has not run yet');
-        return found;
-      },
-      { timeout: 20_000, interval: 50 },
-    );
+    const runs = await runsOnce(internalId, 2);
     expect(await counted('duplicate')).toBe(1);
     // Newest first: the one run of `slot` last, the next slot's before it, each once.
     const slots = runs.map((run) => Date.parse(run.scheduledFor));
@@ -81,14 +84,7 @@ describe('ScheduleRunner', () => {
   it("records a run the role refuses (its schema changed since the upsert) with its error, and tries it no more", async () => {
     const internalId = ScheduleStore.internalId('acme', 'stale');
     await store.upsert(internalId, record('stale', { tenant: 'acme', owner: 'acme-ops', payload: { n: 'no longer a number' } }));
-    const [run] = await vi.waitFor(
-      async () => {
-        const found = await runsOf(internalId);
-        if (found.length === 0) throw new Error('no run yet');
-        return found;
-      },
-      { timeout: 20_000, interval: 50 },
-    );
+    const [run] = await runsOnce(internalId, 1);
     expect(run).toMatchObject({ error: { code: 'SEND_INVALID', message: expect.stringContaining('does not match role "tick"') } });
     expect(run!.taskId).toBeUndefined();
     expect(await counted('refused')).toBeGreaterThanOrEqual(1);
@@ -103,14 +99,7 @@ describe('ScheduleRunner', () => {
     for (const [id, extra, reason] of cases) {
       const internalId = ScheduleStore.internalId(extra.tenant, id);
       await store.upsert(internalId, record(id, extra));
-      const [run] = await vi.waitFor(
-        async () => {
-          const found = await runsOf(internalId);
-          if (found.length === 0) throw new Error('no run yet');
-          return found;
-        },
-        { timeout: 20_000, interval: 50 },
-      );
+      const [run] = await runsOnce(internalId, 1);
       expect(run).toMatchObject({ error: { code: 'SCHEDULE_OWNER_REVOKED', message: expect.stringContaining(reason) } });
       expect(run!.taskId).toBeUndefined();
       await store.remove(internalId);
