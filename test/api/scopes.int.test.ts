@@ -53,6 +53,7 @@ describe('scopes: every route, every scope', () => {
     { name: 'GET /v1/schedules/:id', allowed: ['schedules'], status: 404, call: request('GET', '/v1/schedules/unknown') },
     { name: 'DELETE /v1/schedules/:id', allowed: ['schedules'], status: 404, call: request('DELETE', '/v1/schedules/unknown') },
     { name: 'GET /v1/roles', allowed: ['read'], status: 200, call: request('GET', '/v1/roles') },
+    { name: 'GET /v1/workers', allowed: ['dashboard'], status: 200, call: request('GET', '/v1/workers') },
     { name: 'GET /v1/documents/:id', allowed: ['read'], status: 404, call: request('GET', `/v1/documents/${unknownTask}`) },
     { name: 'GET /v1/dead-letters', allowed: ['deadLetters'], status: 200, call: request('GET', '/v1/dead-letters') },
     { name: 'GET /v1/dead-letters/:id', allowed: ['deadLetters'], status: 404, call: request('GET', `/v1/dead-letters/${unknownTask}`) },

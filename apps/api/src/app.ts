@@ -5,7 +5,7 @@ import { MessageSigner } from '@taskyard/crypto';
 import { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
-import { DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, TaskStore, TaskyardKeys, WorkflowRecords, type RedisClient } from '@taskyard/store';
+import { DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, TaskStore, TaskyardKeys, WorkerRegistry, WorkflowRecords, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyRing } from './auth/api-key-ring';
 import { ApiKeysWatcher } from './auth/api-keys-watcher';
@@ -24,6 +24,7 @@ import { deadLettersRoutes } from './routes/dead-letters/dead-letters.routes';
 import { documentsRoutes } from './routes/documents/documents.routes';
 import { healthRoutes } from './routes/health/health.routes';
 import { rolesRoutes } from './routes/roles/roles.routes';
+import { workersRoutes } from './routes/workers/workers.routes';
 import { IdempotencyLedger } from './routes/tasks/idempotency-ledger';
 import { TaskCanceller } from './routes/tasks/task-canceller';
 import { TaskSubmission } from './routes/tasks/task-submission';
@@ -75,7 +76,8 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   const keys = new TaskyardKeys(config.queuePrefix);
   const queues = new RoleQueues(redis, keys, registry.names(), config.queueEventsMaxLen);
   const store = new TaskStore(redis, keys, queues);
-  const metrics = new ApiMetrics(queues);
+  const workerRegistry = new WorkerRegistry(redis, keys, config.workerHeartbeatMs);
+  const metrics = new ApiMetrics(queues, workerRegistry);
   const signer = new MessageSigner(config.signingKeys);
   const dispatcher = new Dispatcher({
     registry,
@@ -116,7 +118,8 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       const workflows = new Workflows({ dispatcher, store, records: new WorkflowRecords(redis, keys), redis, canceller, config, registry });
       await v1.register(workflowsRoutes, { workflows });
       await v1.register(schedulesRoutes, { schedules: new Schedules({ dispatcher, store: scheduleStore, redis, maxPerTenant: config.schedulesMaxPerTenant }) });
-      await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker });
+      await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker, workers: workerRegistry });
+      await v1.register(workersRoutes, { workers: workerRegistry, redis, logger });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
       await v1.register(deadLettersRoutes, { store: deadLetters, registry, dispatcher, signer, redis });
     },

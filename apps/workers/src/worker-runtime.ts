@@ -13,6 +13,7 @@ import {
   RoleQueues,
   ScheduleStore,
   TaskStore,
+  WorkerRegistry,
   TaskyardKeys,
   type RedisClient,
 } from '@taskyard/store';
@@ -24,6 +25,7 @@ import { IsolatedRoles } from './isolated/isolated-roles';
 import { Notifier } from './notifier';
 import { createRoleWorker } from './role-worker';
 import { ScheduleRunner } from './schedules/schedule-runner';
+import { WorkerHeartbeat } from './worker-heartbeat';
 import { WorkerMetrics } from './worker-metrics';
 
 export interface WorkerRuntimeOptions {
@@ -49,6 +51,7 @@ export class WorkerRuntime {
   private readonly circuits: Circuits;
   private readonly schedules: ScheduleStore;
   private readonly scheduleRunner: ScheduleRunner;
+  private readonly heartbeat: WorkerHeartbeat;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
@@ -98,6 +101,7 @@ export class WorkerRuntime {
       context: { dispatcher, redis: this.redis, config, onceClaims: new OnceClaims(this.redis, keys), pools: this.pools },
     };
     this.workers = roles.map((role) => createRoleWorker(role, deps));
+    this.heartbeat = new WorkerHeartbeat(new WorkerRegistry(this.redis, keys, config.workerHeartbeatMs), roles, this.workers, config.workerHeartbeatMs, logger);
   }
 
   /**
@@ -115,6 +119,7 @@ export class WorkerRuntime {
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
     // Every worker process takes schedules' runs, whatever its roles: they only enqueue.
     await this.scheduleRunner.start();
+    await this.heartbeat.start();
     logger.info({ roles: config.roles }, 'workers started');
   }
 
@@ -126,6 +131,8 @@ export class WorkerRuntime {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.workers.map((worker) => worker.close()), this.scheduleRunner.close()]);
+      // Live until its last task finished: then it leaves the registry.
+      await this.heartbeat.stop();
       // After the workers: an isolated role's active tasks still need their child processes.
       await this.isolated.close();
       // After the workers too: their finished tasks have given every resource back.

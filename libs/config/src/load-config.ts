@@ -80,6 +80,8 @@ const EnvSchema = z.object({
   /** The most tasks one workflow (POST /v1/workflows) or one run-time fan-out (ctx.fanOut) holds, and how deep a workflow nests. */
   WORKFLOW_MAX_NODES: int(1, WORKFLOW_NODES_LIMIT).default(DEFAULT_WORKFLOW_MAX_NODES),
   WORKFLOW_MAX_DEPTH: int(1, WORKFLOW_DEPTH_LIMIT).default(DEFAULT_WORKFLOW_MAX_DEPTH),
+  /** How often a worker process heartbeats into the worker registry; one silent for three heartbeats has left it. */
+  WORKER_HEARTBEAT_MS: int(100, 60_000).default(5000),
   /** The most schedules one tenant (and the operators, together) may have. */
   SCHEDULES_MAX_PER_TENANT: int(1, 100_000).default(1000),
   /** Requests per minute per API key, counted in Redis across API replicas; 0 turns the limit off. */
@@ -143,6 +145,8 @@ export interface TaskyardConfig {
   /** WORKFLOW_MAX_NODES / WORKFLOW_MAX_DEPTH: the size of a workflow or a run-time fan-out. */
   readonly workflow: { readonly maxNodes: number; readonly maxDepth: number };
   readonly schedulesMaxPerTenant: number;
+  /** WORKER_HEARTBEAT_MS: a worker registers and heartbeats this often; silent for 3× this, it has left. */
+  readonly workerHeartbeatMs: number;
   /** 0 = no per-key limit. */
   readonly rateLimitPerMinute: number;
   readonly requireSafeRedis: boolean;
@@ -247,6 +251,7 @@ export function loadConfig(
     idempotencyTtlMs: env.IDEMPOTENCY_TTL,
     workflow: Object.freeze({ maxNodes: env.WORKFLOW_MAX_NODES, maxDepth: env.WORKFLOW_MAX_DEPTH }),
     schedulesMaxPerTenant: env.SCHEDULES_MAX_PER_TENANT,
+    workerHeartbeatMs: env.WORKER_HEARTBEAT_MS,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     requireSafeRedis: env.REQUIRE_SAFE_REDIS,
     pressure: Object.freeze({

@@ -228,3 +228,4 @@ export {
   type ScheduleView,
   type UpsertScheduleBody,
 } from './schedules';
+export { WorkerEntrySchema, WorkerListSchema, type WorkerEntry } from './workers';

@@ -123,6 +123,16 @@ export class TaskyardKeys {
     return `${this.schedulesPrefix}:~schedule-index`;
   }
 
+  /** The worker registry: a hash of live worker processes (JSON entries by worker id)... */
+  get workers(): string {
+    return `${this.prefix}{~workers}:~workers`;
+  }
+
+  /** ...and when each last heartbeated (a sorted set by time): one slot, so both change in one MULTI. */
+  get workersSeen(): string {
+    return `${this.prefix}{~workers}:~workers-seen`;
+  }
+
   /** Namespace of the per-API-key request counters. */
   get rateLimitNamespace(): string {
     return `${this.prefix}:~rate:`;

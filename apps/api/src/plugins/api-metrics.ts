@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { METRIC } from '@taskyard/observability';
-import type { RoleQueues } from '@taskyard/store';
+import type { RoleQueues, WorkerRegistry } from '@taskyard/store';
 
 /** The API process's metrics: HTTP traffic, submissions, and queue depths computed on scrape. */
 export class ApiMetrics {
@@ -12,7 +12,7 @@ export class ApiMetrics {
   private readonly http = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'method' | 'route' | 'status_code'> }>();
   private readonly submittedByRole = new Map<string, Counter.Internal>();
 
-  constructor(queues: RoleQueues) {
+  constructor(queues: RoleQueues, workers?: WorkerRegistry) {
     collectDefaultMetrics({ register: this.registry, prefix: 'taskyard_api_' });
     this.httpRequests = new Counter({
       name: METRIC.httpRequests,
@@ -51,6 +51,20 @@ export class ApiMetrics {
         }
       },
     });
+    if (workers) {
+      new Gauge({
+        name: 'taskyard_workers',
+        help: 'Live worker processes running each role (the worker registry, read at scrape time)',
+        labelNames: ['role'],
+        registers: [this.registry],
+        async collect() {
+          const live = await workers.live().catch(() => undefined);
+          this.reset();
+          if (!live) return;
+          for (const role of queues.roles) this.labels(role).set(live.workers.filter((worker) => worker.roles.some((served) => served.name === role)).length);
+        },
+      });
+    }
   }
 
   /** The request counter and duration histogram of one method, route and status. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBodySchema, maxMessageAgeMs, RoleListSchema, type WorkerTimings } from '@taskyard/contracts';
 import type { RoleRegistry } from '@taskyard/roles';
-import { readCircuitStates, type RedisClient, type RoleQueues, type TaskyardKeys } from '@taskyard/store';
+import { readCircuitStates, type RedisClient, type RoleQueues, type TaskyardKeys, type WorkerRegistry } from '@taskyard/store';
 import { withRedis } from '../../errors/redis-guard';
 
 export interface RolesRoutesOptions {
@@ -12,26 +12,29 @@ export interface RolesRoutesOptions {
   keys: TaskyardKeys;
   /** The workers' lock timings, which a role's default maxAgeMs is derived from. */
   worker: WorkerTimings;
+  /** Live workers per role. */
+  workers: WorkerRegistry;
 }
 
-export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app, { registry, queues, redis, keys, worker }) => {
+export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app, { registry, queues, redis, keys, worker, workers }) => {
   app.get(
     '/roles',
     {
       schema: {
         tags: ['roles'],
-        summary: 'Every role with its settings, live queue counts and circuit breaker state',
+        summary: 'Every role with its settings, live queue counts, circuit breaker state and live workers',
         response: { 200: RoleListSchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 503: ErrorBodySchema },
       },
       config: { scope: 'tasks:read' },
     },
     async () => {
       const roles = await withRedis(redis, async () => {
-        const circuits = await readCircuitStates(redis, keys, registry.all());
+        const [circuits, live] = await Promise.all([readCircuitStates(redis, keys, registry.all()), workers.live()]);
         return Promise.all(
           registry.all().map(async (role) => {
             const queue = queues.get(role.name);
             const counts = await queues.counts(role.name);
+            const serving = live.workers.filter((entry) => entry.roles.some((served) => served.name === role.name)).length;
             return {
               name: role.name,
               description: role.description,
@@ -52,6 +55,9 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               ...(role.topics ? { topics: role.topics } : {}),
               counts,
               circuit: circuits.get(role.name) ?? 'closed',
+              workers: serving,
+              // Waiting work and nobody to take it (delayed tasks are not due yet).
+              unattended: serving === 0 && counts.queued > 0,
             };
           }),
         );
