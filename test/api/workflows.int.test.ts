@@ -225,6 +225,21 @@ describe('workflows: a tree of tasks, children before parents', () => {
     expect(at(failed.root, 1).state).toBe('cancelled');
   });
 
+  it('cancelling a node that waits for children of its own cancels them too', async () => {
+    const { id } = await submit(step('root', {}, [step('mid', {}, [step('held', { holdMs: 20_000 }), { ...step('later'), options: { delayMs: 60_000 } }])]));
+    const view = await waitFor('the held node to run', async () => {
+      const found = (await api.request('GET', `/v1/workflows/${id}`)).body;
+      return at(found.root, 0, 0).state === 'active' ? found : undefined;
+    });
+    const response = await api.request('DELETE', `/v1/tasks/${at(view.root, 0).taskId}`);
+    expect(response.status, response.text).toBe(202);
+    const after = await waitFor('the subtree to be cancelled', async () => {
+      const found = (await api.request('GET', `/v1/workflows/${id}`)).body;
+      return at(found.root, 0, 0).state === 'cancelled' && at(found.root, 0, 1).state === 'cancelled' ? found : undefined;
+    });
+    expect(at(after.root, 0).state).toBe('cancelled');
+  });
+
   it.skipIf(!onCluster)('on a Redis Cluster refuses a workflow mixing role families (one hash slot per tree)', async () => {
     const error = expectError(await api.request('POST', '/v1/workflows', { body: { root: step('root', {}, [{ role: 'elsewhere', payload: {} }]) } }), 400, 'VALIDATION_FAILED');
     expect(error.details).toEqual([expect.objectContaining({ field: 'root.children[0].role' })]);

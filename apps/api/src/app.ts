@@ -76,7 +76,9 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   const keys = new TaskyardKeys(config.queuePrefix);
   const queues = new RoleQueues(redis, keys, registry.names(), config.queueEventsMaxLen);
   const store = new TaskStore(redis, keys, queues);
-  const workerRegistry = new WorkerRegistry(redis, keys, config.workerHeartbeatMs);
+  const workerRegistry = new WorkerRegistry(redis, keys, config.workerHeartbeatMs, (ids) => {
+    for (const id of ids) logger.warn({ workerId: id }, 'a worker left the registry: silent past its deadline (three of its heartbeats)');
+  });
   const metrics = new ApiMetrics(queues, workerRegistry);
   const signer = new MessageSigner(config.signingKeys);
   const dispatcher = new Dispatcher({
@@ -119,7 +121,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       await v1.register(workflowsRoutes, { workflows });
       await v1.register(schedulesRoutes, { schedules: new Schedules({ dispatcher, store: scheduleStore, redis, maxPerTenant: config.schedulesMaxPerTenant }) });
       await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker, workers: workerRegistry });
-      await v1.register(workersRoutes, { workers: workerRegistry, redis, logger });
+      await v1.register(workersRoutes, { workers: workerRegistry, redis });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
       await v1.register(deadLettersRoutes, { store: deadLetters, registry, dispatcher, signer, redis });
     },

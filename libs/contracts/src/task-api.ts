@@ -143,10 +143,10 @@ export const RoleViewSchema = RoleSettingsSchema.extend({
   counts: QueueCountsSchema,
   /** The role's shared circuit breaker (`closed` for roles without one). */
   circuit: CircuitStateSchema,
-  /** Live worker processes that run the role (the worker registry). */
-  workers: z.number().int(),
-  /** True when tasks wait and no live worker runs the role: nothing will take them. */
-  unattended: z.boolean(),
+  /** Live worker processes that run the role (the worker registry; null when it could not be read). */
+  workers: z.number().int().nullable(),
+  /** True when tasks wait and no live worker runs the role: nothing will take them (null: unknown). */
+  unattended: z.boolean().nullable(),
 });
 export const RoleListSchema = z.object({ roles: z.array(RoleViewSchema) });
 

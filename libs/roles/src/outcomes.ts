@@ -1,4 +1,4 @@
-import { MAX_TASK_DELAY_MS, type ChildFailurePolicy, type WorkflowNode } from '@taskyard/contracts';
+import { MAX_TASK_DELAY_MS, PermanentTaskError, type ChildFailurePolicy, type WorkflowNode } from '@taskyard/contracts';
 
 /** A string key, not a symbol: an outcome returned inside an isolated child crosses the IPC channel intact. */
 const OUTCOME = 'taskyard:outcome';
@@ -19,6 +19,9 @@ export type HandlerOutcome =
   | { readonly [OUTCOME]: 'cancel'; readonly reason: string }
   | { readonly [OUTCOME]: 'fan-out'; readonly children: readonly WorkflowNode[]; readonly onChildFailure: ChildFailurePolicy; readonly wave: number };
 
+/** The most waves of children one task may fan out. */
+export const MAX_FAN_OUT_WAVES = 1000;
+
 /** How many times one task may snooze (deliveries that spend no attempt; a stalled delivery counts too). */
 export const MAX_SNOOZES = 100;
 
@@ -38,8 +41,9 @@ export function cancel(reason: string): HandlerOutcome {
  * data (role names, payloads), so the outcome also crosses an isolated role's IPC channel.
  */
 export function fanOut(children: readonly WorkflowNode[], onChildFailure: ChildFailurePolicy = 'fail', wave = 1): HandlerOutcome {
-  const bounded = Number.isInteger(wave) && wave >= 1 && wave <= 1000 ? wave : 1;
-  return Object.freeze({ [OUTCOME]: 'fan-out' as const, children, onChildFailure, wave: bounded });
+  // A wave out of range would silently be another wave's children: a handler's bug, said so.
+  if (!Number.isInteger(wave) || wave < 1 || wave > MAX_FAN_OUT_WAVES) throw new PermanentTaskError(`fanOut: wave must be an integer from 1 to ${MAX_FAN_OUT_WAVES}, got ${String(wave)}`, 'FAN_OUT_INVALID');
+  return Object.freeze({ [OUTCOME]: 'fan-out' as const, children, onChildFailure, wave });
 }
 
 export type Outcome =

@@ -7,11 +7,14 @@ import { TaskHistory, type CancelledRecord, type MessageRecord, type TaskView } 
  *   too; the canceller removes such a job, and a worker that fetches it in between is reached by
  *   the cancel message (or reads the record, for a retry or a handed-back job);
  * - an active job: still active, its abort is under way; a finished one: what BullMQ says
- *   (an aborted attempt fails with code CANCELLED, which toTaskView shows as cancelled).
+ *   (an aborted attempt fails with code CANCELLED, which toTaskView shows as cancelled);
+ * - a failed job that was cancelled before it ran (a workflow's parent, which BullMQ fails for
+ *   its cancelled children): cancelled, as it was asked to be.
  */
 export function applyCancellation(id: string, view: TaskView | undefined, record: MessageRecord | undefined): TaskView | undefined {
   if (record?.status !== 'cancelled') return view;
   if (!view || view.state === 'queued' || view.state === 'delayed') return cancelledView(id, record);
+  if (view.state === 'failed' && record.from !== 'active') return cancelledView(id, record);
   return view;
 }
 

@@ -58,6 +58,7 @@ const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardSetRecords: { file: 'set-records.lua', keys: undefined },
   taskyardClaimCircuitProbe: { file: 'claim-circuit-probe.lua', keys: 2 },
   taskyardRecordScheduleRun: { file: 'record-schedule-run.lua', keys: 2 },
+  taskyardPruneWorkers: { file: 'prune-workers.lua', keys: 2 },
 });
 
 /** `redis` with Taskyard's own scripts defined on it. */

@@ -128,7 +128,7 @@ export class TaskyardKeys {
     return `${this.prefix}{~workers}:~workers`;
   }
 
-  /** ...and when each last heartbeated (a sorted set by time): one slot, so both change in one MULTI. */
+  /** ...and when each entry expires (a sorted set by deadline): one slot, so both change together. */
   get workersSeen(): string {
     return `${this.prefix}{~workers}:~workers-seen`;
   }

@@ -31,17 +31,24 @@ const entry = (id: string, lastSeenAt: number): WorkerEntry => ({
 });
 
 describe('WorkerRegistry', () => {
-  it('lists the workers heartbeating within three heartbeats, prunes the silent ones once, and forgets one that left', async () => {
+  it('lists the workers heartbeating within three of their heartbeats, prunes the silent ones once (telling onDeparted), and forgets one that left', async () => {
+    const departures: string[] = [];
+    const reader = new WorkerRegistry(redis, keys, 1000, (ids) => departures.push(...ids));
+    // A worker with a slower heartbeat (10 s) is judged by its own deadline, not the reader's.
+    const slow = new WorkerRegistry(redis, keys, 10_000);
     const now = Date.now();
     await registry.beat(entry('fresh', now));
     await registry.beat(entry('late-but-live', now - 2500));
     await registry.beat(entry('silent', now - 3500));
+    await slow.beat(entry('slow-heartbeat', now - 20_000));
     await registry.beat(entry('leaving', now));
     await registry.leave('leaving');
-    const first = await registry.live(now);
-    expect(first.workers.map((worker) => worker.id).sort()).toEqual(['fresh', 'late-but-live']);
+    const first = await reader.live(now);
+    expect(first.workers.map((worker) => worker.id).sort()).toEqual(['fresh', 'late-but-live', 'slow-heartbeat']);
     expect(first.departed).toEqual(['silent']);
-    expect((await registry.live(now)).departed).toEqual([]);
+    expect(departures).toEqual(['silent']);
+    expect((await reader.live(now)).departed).toEqual([]);
+    expect(departures).toEqual(['silent']);
     expect(await redis.hexists(keys.workers, 'silent')).toBe(0);
     expect(registry.expiryMs).toBe(3000);
   });

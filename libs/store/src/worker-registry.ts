@@ -1,6 +1,7 @@
 import { WorkerEntrySchema, type WorkerEntry } from '@taskyard/contracts';
 import { parseStored } from './parse-json';
 import type { RedisClient } from './redis-client';
+import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
 
 /** A worker silent for this many heartbeats has left the registry. */
@@ -8,25 +9,30 @@ export const MISSED_HEARTBEATS = 3;
 
 /**
  * The worker registry (the guide's connection events): every worker process writes its entry
- * when it starts and again at each heartbeat, and removes it when it stops. An entry not
- * refreshed for MISSED_HEARTBEATS heartbeats is a process that died (SIGKILL, a lost host): the
- * next reader prunes it and reports it as departed. Two keys in one hash slot: the entries (a
- * hash) and their last heartbeat (a sorted set), changed together in one MULTI.
+ * when it starts and again at each heartbeat, and removes it when it stops. Each beat sets the
+ * entry's deadline — MISSED_HEARTBEATS of the writer's own heartbeats ahead — so a process with
+ * a slower heartbeat is not taken for dead by a reader with a faster one; an entry past its
+ * deadline is a process that died (SIGKILL, a lost host): whichever reader comes next prunes it
+ * (one script, so a beat in between keeps its entry) and reports it departed, through
+ * `onDeparted`. Two keys in one hash slot: the entries (a hash) and their deadlines (a sorted set).
  */
 export class WorkerRegistry {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: TaskyardKeys,
     private readonly heartbeatMs: number,
+    /** Told of every entry this registry pruned, once. */
+    private readonly onDeparted: (ids: readonly string[]) => void = () => undefined,
   ) {}
 
-  /** How long an entry lives without a heartbeat. */
+  /** How long this process's entry lives without a heartbeat. */
   get expiryMs(): number {
     return MISSED_HEARTBEATS * this.heartbeatMs;
   }
 
   async beat(entry: WorkerEntry): Promise<void> {
-    await this.redis.multi().hset(this.keys.workers, entry.id, JSON.stringify(entry)).zadd(this.keys.workersSeen, Date.parse(entry.lastSeenAt), entry.id).exec();
+    const deadline = Date.parse(entry.lastSeenAt) + this.expiryMs;
+    await this.redis.multi().hset(this.keys.workers, entry.id, JSON.stringify(entry)).zadd(this.keys.workersSeen, deadline, entry.id).exec();
   }
 
   async leave(id: string): Promise<void> {
@@ -35,15 +41,12 @@ export class WorkerRegistry {
 
   /** The live workers, oldest first, and the ids of those pruned now for their silence. */
   async live(now = Date.now()): Promise<{ workers: WorkerEntry[]; departed: string[] }> {
-    const cutoff = now - this.expiryMs;
-    const departed = await this.redis.zrangebyscore(this.keys.workersSeen, '-inf', `(${cutoff}`);
-    if (departed.length > 0) {
-      await this.redis.multi().hdel(this.keys.workers, ...departed).zrem(this.keys.workersSeen, ...departed).exec();
-    }
+    const departed = (await withScripts(this.redis).taskyardPruneWorkers(this.keys.workers, this.keys.workersSeen, now)) as string[];
+    if (departed.length > 0) this.onDeparted(departed);
     const raw = Object.values(await this.redis.hgetall(this.keys.workers));
     const workers = raw
       .map((value) => parseStored(WorkerEntrySchema, value))
-      .filter((entry): entry is WorkerEntry => entry !== undefined && Date.parse(entry.lastSeenAt) >= cutoff)
+      .filter((entry): entry is WorkerEntry => entry !== undefined)
       .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
     return { workers, departed };
   }

@@ -7,7 +7,11 @@ import { BatchCollector } from './batch-collector';
 const role = (size: number, maxWaitMs: number) =>
   defineRole({ name: 'b', description: 'd', input: z.unknown(), batch: { size, maxWaitMs }, handleBatch: async (batch) => batch.map(() => null) });
 const message = (n: number) => ({ id: `b_${n}`, payload: n }) as unknown as TaskMessage;
-const ctx = (aborted = false) => ({ signal: { aborted } }) as unknown as TaskContext;
+const ctx = (aborted = false) => {
+  const controller = new AbortController();
+  if (aborted) controller.abort();
+  return { signal: controller.signal, controller } as unknown as TaskContext & { controller: AbortController };
+};
 
 describe('BatchCollector', () => {
   it('runs a full batch at once, answering each message with its own outcome (an Error fails it alone)', async () => {
@@ -68,5 +72,27 @@ describe('BatchCollector: concurrency', () => {
     });
     expect(await Promise.all([1, 2, 3, 4].map((n) => collector.handler(message(n), ctx())))).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(most).toBe(1);
+  });
+});
+
+describe('BatchCollector: a handler that hangs', () => {
+  it('gives its batch slot back once every message of the batch ended, so the next batch runs', async () => {
+    const role = defineRole({ name: 'b', description: 'd', input: z.unknown(), concurrency: 1, batch: { size: 1, maxWaitMs: 0 }, handleBatch: async (batch) => batch.map(() => null) });
+    const seen: number[] = [];
+    const collector = new BatchCollector(role, async (batch: readonly BatchEntry<unknown>[]) => {
+      seen.push(batch[0]!.message.payload as number);
+      // The first batch never answers.
+      if (batch[0]!.message.payload === 1) return new Promise(() => undefined);
+      return batch.map(() => 'ok');
+    });
+    const hung = ctx();
+    void collector.handler(message(1), hung);
+    const next = collector.handler(message(2), ctx());
+    // The second is due, but the one slot is the hung batch's.
+    expect(seen).toEqual([1]);
+    // The first message's attempt ends (its timeout): the slot is free, the second runs.
+    (hung as unknown as { controller: AbortController }).controller.abort();
+    await expect(next).resolves.toBe('ok');
+    expect(seen).toEqual([1, 2]);
   });
 });

@@ -42,10 +42,18 @@ export class BatchCollector {
   /** The role's handler for one message: resolves with that message's outcome once its batch ran. */
   readonly handler: RoleHandler<unknown, unknown> = (message, ctx) =>
     new Promise((resolve, reject) => {
-      this.waiting.push({ entry: { message, ctx }, resolve, reject });
+      const waiting: Waiting = { entry: { message, ctx }, resolve, reject };
+      this.waiting.push(waiting);
+      // Its attempt ended while it waited (its timeout, a cancellation): it leaves the queue here.
+      ctx.signal.addEventListener('abort', () => this.drop(waiting), { once: true });
       if (this.waiting.length >= this.size) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
     });
+
+  private drop(waiting: Waiting): void {
+    const at = this.waiting.indexOf(waiting);
+    if (at !== -1) this.waiting.splice(at, 1);
+  }
 
   /** Runs what waits now, without waiting out maxWaitMs or a free batch slot (shutdown). */
   flushAll(): void {
@@ -67,16 +75,33 @@ export class BatchCollector {
     if (live.length > 0) void this.run(live);
   }
 
+  /**
+   * Runs one batch in one of the `concurrency` slots. The slot is given back when the handler
+   * answers, or when every message of the batch ended without it (timed out, cancelled): a
+   * handler that hangs past its messages' timeouts does not keep the role from taking batches.
+   */
   private async run(batch: Waiting[]): Promise<void> {
     this.running++;
-    try {
-      await this.runBatch(batch);
-    } finally {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       this.running--;
       if (this.waiting.length > 0 && (this.due || this.waiting.length >= this.size)) {
         this.due = false;
         this.flush();
       }
+    };
+    let open = batch.length;
+    const ended = () => {
+      if (--open === 0) release();
+    };
+    for (const { entry } of batch) entry.ctx.signal.addEventListener('abort', ended, { once: true });
+    try {
+      await this.runBatch(batch);
+    } finally {
+      for (const { entry } of batch) entry.ctx.signal.removeEventListener('abort', ended);
+      release();
     }
   }
 

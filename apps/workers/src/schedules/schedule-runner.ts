@@ -35,6 +35,8 @@ export class ScheduleRunner {
   private worker: Worker<FireJobData> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reconciling = false;
+  /** Schedules whose refused owner was logged already (once per process, not once per run). */
+  private readonly ownerRefusalsLogged = new Set<string>();
   private readonly fired: Counter<'role' | 'outcome'>;
   private readonly owners: ScheduleOwners;
 
@@ -108,7 +110,10 @@ export class ScheduleRunner {
     const ownerProblem = this.owners.problem(record);
     if (ownerProblem) {
       this.fired.labels(record.role, 'refused').inc();
-      logger.warn({ schedule: record.id, tenant: record.tenant, owner: record.owner, reason: ownerProblem }, 'a schedule run was refused: its owner key may no longer make it');
+      if (!this.ownerRefusalsLogged.has(internalId)) {
+        this.ownerRefusalsLogged.add(internalId);
+        logger.warn({ schedule: record.id, tenant: record.tenant, owner: record.owner, reason: ownerProblem }, 'schedule runs refused: its owner key may no longer make them (logged once; lastRuns shows each)');
+      }
       await store.recordRun(internalId, { ...run, error: { code: 'SCHEDULE_OWNER_REVOKED', message: `no task made: ${ownerProblem}` } });
       return;
     }

@@ -29,12 +29,13 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
     },
     async () => {
       const roles = await withRedis(redis, async () => {
-        const [circuits, live] = await Promise.all([readCircuitStates(redis, keys, registry.all()), workers.live()]);
+        // The registry adds two fields: a failure to read it leaves them null rather than failing the list.
+        const [circuits, live] = await Promise.all([readCircuitStates(redis, keys, registry.all()), workers.live().catch(() => undefined)]);
         return Promise.all(
           registry.all().map(async (role) => {
             const queue = queues.get(role.name);
             const counts = await queues.counts(role.name);
-            const serving = live.workers.filter((entry) => entry.roles.some((served) => served.name === role.name)).length;
+            const serving = live ? live.workers.filter((entry) => entry.roles.some((served) => served.name === role.name)).length : null;
             return {
               name: role.name,
               description: role.description,
@@ -57,7 +58,7 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               circuit: circuits.get(role.name) ?? 'closed',
               workers: serving,
               // Waiting work and nobody to take it (delayed tasks are not due yet).
-              unattended: serving === 0 && counts.queued > 0,
+              unattended: serving === null ? null : serving === 0 && counts.queued > 0,
             };
           }),
         );

@@ -51,8 +51,11 @@ export class TaskCanceller {
     if (view.state === 'cancelled') {
       // Its job may still wait (a removal that met a lock, a job a circuit handed back): remove it now.
       if (WAITING_STATES.has(jobState)) {
-        // A child's job stays until a worker ends it (see above).
-        if (hasParent) return { status: 202, view: { ...view, cancellationRequested: true } };
+        // A child's job stays until a worker ends it (see above); a delayed one is taken now.
+        if (hasParent) {
+          if (jobState === 'delayed') await withRedis(redis, () => store.promote(id));
+          return { status: 202, view: { ...view, cancellationRequested: true } };
+        }
         await withRedis(redis, () => store.remove(id));
       }
       return { status: 200, view };
@@ -67,6 +70,8 @@ export class TaskCanceller {
     if (view.state !== 'active' && hasParent) {
       // A child ends cancelled when a worker takes it (see above): a delayed one is taken now.
       if (jobState === 'delayed') await withRedis(redis, () => store.promote(id));
+      // One waiting for children of its own takes them with it: they are cancelled too.
+      if (jobState === 'waiting-children') await this.cancelAll(await withRedis(redis, () => store.queues.pendingChildrenOf(id)));
       return { status: 202, view: { ...(await this.read(id)), cancellationRequested: true } };
     }
     if (view.state !== 'active' && (await withRedis(redis, () => store.remove(id)))) {
@@ -89,7 +94,8 @@ export class TaskCanceller {
    */
   async cancelAll(ids: readonly string[]): Promise<void> {
     const { store, redis, keys } = this.deps;
-    const found = await withRedis(redis, () => Promise.all(ids.map((id) => store.inspect(id))));
+    const all = await withRedis(redis, () => this.withDescendants(ids));
+    const found = await withRedis(redis, () => Promise.all(all.map((id) => store.inspect(id))));
     const open = found.filter((task): task is NonNullable<typeof task> => !!task && !isFinished(task.view.state));
     const held = await withRedis(redis, () => Promise.all(open.map(({ view }) => store.records.recordCancelled(view.id, this.recordOf(view), this.ttlMs(view)))));
     for (const [at, { view }] of open.entries()) {
@@ -99,6 +105,23 @@ export class TaskCanceller {
       // Running, or it started since it was read: told to abort (harmless where nothing runs it).
       await withRedis(redis, () => redis.publish(keys.cancelChannel, view.id));
     }
+  }
+
+  /**
+   * `ids` and every child they still wait for (BullMQ's dependencies: a workflow's nodes and the
+   * children handlers added at run time), parents first, breadth first; bounded by ten fan-outs'
+   * worth of tasks.
+   */
+  private async withDescendants(ids: readonly string[]): Promise<string[]> {
+    const all = new Set(ids);
+    let frontier = [...ids];
+    const bound = ids.length + 10 * this.deps.config.workflow.maxNodes;
+    while (frontier.length > 0 && all.size < bound) {
+      const children = (await Promise.all(frontier.map((taskId) => this.deps.store.queues.pendingChildrenOf(taskId)))).flat();
+      frontier = children.filter((child) => !all.has(child));
+      for (const child of frontier) all.add(child);
+    }
+    return [...all];
   }
 
   private async read(id: string): Promise<TaskView> {

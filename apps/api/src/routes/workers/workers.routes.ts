@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBodySchema, WorkerListSchema } from '@taskyard/contracts';
-import type { Logger } from '@taskyard/observability';
 import type { RedisClient, WorkerRegistry } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
 
 /** GET /v1/workers: the live worker processes (the worker registry). Deployment-wide, so for operators. */
-export const workersRoutes: FastifyPluginAsyncZod<{ workers: WorkerRegistry; redis: RedisClient; logger: Logger }> = async (app, { workers, redis, logger }) => {
+export const workersRoutes: FastifyPluginAsyncZod<{ workers: WorkerRegistry; redis: RedisClient }> = async (app, { workers, redis }) => {
   app.get(
     '/workers',
     {
@@ -21,8 +20,7 @@ export const workersRoutes: FastifyPluginAsyncZod<{ workers: WorkerRegistry; red
       if (request.principal?.tenant !== undefined) {
         throw new ApiError('FORBIDDEN', 'the worker list is deployment-wide: a key bound to a tenant gets none', { scope: 'dashboard:read' });
       }
-      const { workers: items, departed } = await withRedis(redis, () => workers.live());
-      for (const id of departed) logger.warn({ workerId: id, silentForMs: workers.expiryMs }, 'a worker left the registry: silent for three heartbeats');
+      const { workers: items } = await withRedis(redis, () => workers.live());
       return { items };
     },
   );

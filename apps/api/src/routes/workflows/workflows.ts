@@ -79,23 +79,9 @@ export class Workflows {
    */
   async cancel(id: string, principal: Principal): Promise<WorkflowView & { cancellationRequested: boolean }> {
     const record = await this.record(id, principal);
-    const ids = await withRedis(this.deps.redis, () => this.withRunTimeChildren(taskIdsOf(record.root)));
-    await this.deps.canceller.cancelAll(ids);
+    await this.deps.canceller.cancelAll(taskIdsOf(record.root));
     const view = await this.viewOf(record);
     return { ...view, cancellationRequested: someNode(view.root, (node) => node.state === 'active') };
-  }
-
-  /** `ids` and every child they still wait for, breadth first (bounded: a tree is at most WORKFLOW_MAX_NODES per fan-out). */
-  private async withRunTimeChildren(ids: readonly string[]): Promise<string[]> {
-    const all = new Set(ids);
-    let frontier = [...ids];
-    const bound = ids.length + 10 * this.deps.config.workflow.maxNodes;
-    while (frontier.length > 0 && all.size < bound) {
-      const children = (await Promise.all(frontier.map((taskId) => this.deps.store.queues.pendingChildrenOf(taskId)))).flat();
-      frontier = children.filter((child) => !all.has(child));
-      for (const child of frontier) all.add(child);
-    }
-    return [...all];
   }
 
   /**
