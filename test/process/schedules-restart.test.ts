@@ -31,6 +31,8 @@ async function startApi(): Promise<ApiProcess> {
   running.add(api);
   api.launch();
   await api.waitUntilListening();
+  // Listening comes before its Redis (a cluster's client) is ready: wait as a load balancer's health check would.
+  await waitFor('the API to be ready', async () => ((await api.client.request('GET', '/health/ready', { auth: false })).status === 200 ? true : undefined));
   return api;
 }
 

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '@taskyard/observability';
@@ -49,6 +50,8 @@ describe('the notifier on a Redis Cluster', () => {
     cluster = await new RedisCluster(3).start();
     target = { redisUrl: 'redis://unused:1', redisClusterNodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })) };
     publisher = createRedisConnection(target, 'producer', { name: 'notifier-test-publisher' });
+    // A producer connection has no offline queue: publish once it is ready.
+    if (publisher.status !== 'ready') await once(publisher, 'ready');
   }, 60_000);
   afterAll(async () => {
     publisher?.disconnect();
