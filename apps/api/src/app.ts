@@ -76,9 +76,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   const keys = new TaskyardKeys(config.queuePrefix);
   const queues = new RoleQueues(redis, keys, registry.names(), config.queueEventsMaxLen);
   const store = new TaskStore(redis, keys, queues);
-  const workerRegistry = new WorkerRegistry(redis, keys, config.workerHeartbeatMs, (ids) => {
-    for (const id of ids) logger.warn({ workerId: id }, 'a worker left the registry: silent past its deadline (three of its heartbeats)');
-  });
+  const workerRegistry = new WorkerRegistry(redis, keys, config.workerHeartbeatMs, logger);
   const metrics = new ApiMetrics(queues, workerRegistry);
   const signer = new MessageSigner(config.signingKeys);
   const dispatcher = new Dispatcher({

@@ -13,7 +13,7 @@ const VERSION = (require('../package.json') as { version: string }).version;
  * This process in the worker registry: it joins when its workers start, heartbeats every
  * WORKER_HEARTBEAT_MS with what it runs and has done, and leaves when it stops. At each beat it
  * also prunes the entries of workers past their deadline (a SIGKILL, a lost host); the registry's
- * onDeparted logs their departure.
+ * registry logs their departure.
  */
 export class WorkerHeartbeat {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -84,7 +84,7 @@ export class WorkerHeartbeat {
 
   private async beat(): Promise<void> {
     await this.registry.beat(this.entry());
-    // Departures are logged by the registry's onDeparted; another's join once, at debug (its own line is info).
+    // Departures are logged by the registry; another's join once, at debug (its own line is info).
     const { workers } = await this.registry.live();
     const now = new Set(workers.map((worker) => worker.id));
     for (const id of now) if (!this.known.has(id) && id !== this.id && this.known.size > 0) this.log.debug({ workerId: id }, 'a worker joined the registry');

@@ -101,7 +101,7 @@ export class WorkerRuntime {
       context: { dispatcher, redis: this.redis, config, onceClaims: new OnceClaims(this.redis, keys), pools: this.pools },
     };
     this.workers = roles.map((role) => createRoleWorker(role, deps));
-    const workerRegistry = new WorkerRegistry(this.redis, keys, config.workerHeartbeatMs, (ids) => logDepartures(logger, ids));
+    const workerRegistry = new WorkerRegistry(this.redis, keys, config.workerHeartbeatMs, logger);
     this.heartbeat = new WorkerHeartbeat(this.redis, workerRegistry, roles, this.workers, config.workerHeartbeatMs, logger);
   }
 
@@ -145,9 +145,4 @@ export class WorkerRuntime {
     })();
     return this.closing;
   }
-}
-
-/** One line per worker the registry pruned for its silence (whichever process pruned it logs it). */
-export function logDepartures(logger: Logger, ids: readonly string[]): void {
-  for (const id of ids) logger.warn({ workerId: id }, 'a worker left the registry: silent past its deadline (three of its heartbeats)');
 }

@@ -9,6 +9,7 @@ import {
 import type { RedisClient } from './redis-client';
 import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
+import { parseStored } from './parse-json';
 
 export interface ListOptions {
   roles: readonly string[];
@@ -205,13 +206,7 @@ function newestFirst(a: DeadLetterPosition, b: DeadLetterPosition): number {
 
 /** Parses a stored record; Redis is a trust boundary, so one that is not a dead letter reads as absent. */
 function parse(raw: string | null): DeadLetter | undefined {
-  if (raw === null) return undefined;
-  try {
-    const parsed = DeadLetterSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseStored(DeadLetterSchema, raw);
 }
 
 function toPositions(flat: string[]): DeadLetterPosition[] {

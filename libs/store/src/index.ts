@@ -34,4 +34,4 @@ export { OnceClaims } from './once-claims';
 export { WorkflowRecords } from './workflow-records';
 export { CircuitStore, readCircuitStates, readSharedCircuits, type CircuitStoreOptions, type ProbeClaim } from './circuit-store';
 export { FIRE_JOB_NAME, ScheduleStore, type FireJobData } from './schedule-store';
-export { MISSED_HEARTBEATS, WorkerRegistry } from './worker-registry';
+export { MISSED_HEARTBEATS, WorkerRegistry, type DepartureLog } from './worker-registry';

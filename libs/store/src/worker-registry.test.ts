@@ -31,9 +31,9 @@ const entry = (id: string, lastSeenAt: number): WorkerEntry => ({
 });
 
 describe('WorkerRegistry', () => {
-  it('lists the workers heartbeating within three of their heartbeats, prunes the silent ones once (telling onDeparted), and forgets one that left', async () => {
+  it('lists the workers heartbeating within three of their heartbeats, prunes the silent ones once (logging each departure), and forgets one that left', async () => {
     const departures: string[] = [];
-    const reader = new WorkerRegistry(redis, keys, 1000, (ids) => departures.push(...ids));
+    const reader = new WorkerRegistry(redis, keys, 1000, { warn: (fields) => departures.push(String(fields['workerId'])) });
     // A worker with a slower heartbeat (10 s) is judged by its own deadline, not the reader's.
     const slow = new WorkerRegistry(redis, keys, 10_000);
     const now = Date.now();

@@ -4,6 +4,11 @@ import type { RedisClient } from './redis-client';
 import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
 
+/** What the registry logs with (a pino logger, or anything with its `warn`). */
+export interface DepartureLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 /** A worker silent for this many heartbeats has left the registry. */
 export const MISSED_HEARTBEATS = 3;
 
@@ -13,16 +18,15 @@ export const MISSED_HEARTBEATS = 3;
  * entry's deadline — MISSED_HEARTBEATS of the writer's own heartbeats ahead — so a process with
  * a slower heartbeat is not taken for dead by a reader with a faster one; an entry past its
  * deadline is a process that died (SIGKILL, a lost host): whichever reader comes next prunes it
- * (one script, so a beat in between keeps its entry) and reports it departed, through
- * `onDeparted`. Two keys in one hash slot: the entries (a hash) and their deadlines (a sorted set).
+ * (one script, so a beat in between keeps its entry) and logs its departure, once. Two keys in one hash slot: the entries (a hash) and their deadlines (a sorted set).
  */
 export class WorkerRegistry {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: TaskyardKeys,
     private readonly heartbeatMs: number,
-    /** Told of every entry this registry pruned, once. */
-    private readonly onDeparted: (ids: readonly string[]) => void = () => undefined,
+    /** Where this registry logs each entry it pruned. */
+    private readonly log?: DepartureLog,
   ) {}
 
   /** How long this process's entry lives without a heartbeat. */
@@ -42,7 +46,7 @@ export class WorkerRegistry {
   /** The live workers, oldest first, and the ids of those pruned now for their silence. */
   async live(now = Date.now()): Promise<{ workers: WorkerEntry[]; departed: string[] }> {
     const departed = (await withScripts(this.redis).taskyardPruneWorkers(this.keys.workers, this.keys.workersSeen, now)) as string[];
-    if (departed.length > 0) this.onDeparted(departed);
+    for (const id of departed) this.log?.warn({ workerId: id }, 'a worker left the registry: silent past its deadline (three of its heartbeats)');
     const raw = Object.values(await this.redis.hgetall(this.keys.workers));
     const workers = raw
       .map((value) => parseStored(WorkerEntrySchema, value))

@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs (admin holds every one); routes that check per role (submissions) name none. */
     scope?: Scope;
+    /** What a deployment-wide route shows: keys bound to a tenant are refused it (see requireOperator). */
+    operatorsOnly?: string;
   }
 }
 
@@ -67,7 +69,8 @@ export const authPlugin = fp<AuthPluginOptions>(
       let refusal: Error | undefined;
       try {
         authenticate(request, false, {});
-        const scope = request.routeOptions.config.scope;
+        const { scope, operatorsOnly } = request.routeOptions.config;
+        if (operatorsOnly !== undefined) requireOperator(request, operatorsOnly, scope);
         if (scope !== undefined) requireScope(request, scope);
       } catch (err) {
         refusal = err as Error;
@@ -82,6 +85,15 @@ export const authPlugin = fp<AuthPluginOptions>(
   },
   { name: 'taskyard-auth' },
 );
+
+/**
+ * Throws 403 FORBIDDEN for a key bound to a tenant: `shows` says what the deployment-wide place
+ * holds (every tenant's jobs, the worker processes), `scope` the scope it needs besides.
+ */
+export function requireOperator(request: FastifyRequest, shows: string, scope?: Scope): void {
+  if (request.principal?.tenant === undefined) return;
+  throw new ApiError('FORBIDDEN', `${shows}: keys bound to a tenant have no access to it`, scope === undefined ? undefined : { scope });
+}
 
 /** Throws 403 FORBIDDEN naming `scope` unless the request's key holds it. */
 export function requireScope(request: FastifyRequest, scope: Scope): void {

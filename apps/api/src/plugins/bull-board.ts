@@ -7,7 +7,7 @@ import { hasScope, type Principal } from '@taskyard/contracts';
 import type { RoleRegistry } from '@taskyard/roles';
 import type { RoleQueues } from '@taskyard/store';
 import { ApiError } from '../errors/api-error';
-import { missingScope } from './auth';
+import { missingScope, requireOperator } from './auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -82,9 +82,7 @@ export async function bullBoardRoutes(app: FastifyInstance, { queues, registry }
   app.addHook('onRequest', app.requireBrowserAuth);
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const principal = request.principal!;
-    if (principal.tenant !== undefined) {
-      throw new ApiError('FORBIDDEN', 'the dashboard shows every tenant’s jobs: keys bound to a tenant have no access to it', { scope: 'dashboard:read' });
-    }
+    requireOperator(request, 'the dashboard shows every tenant’s jobs', 'dashboard:read');
     if (!hasScope(principal, 'dashboard:read')) throw missingScope('dashboard:read');
     const route = request.routeOptions.url;
     const reads = request.method === 'GET' || request.method === 'HEAD';

@@ -1,4 +1,4 @@
-import { canSeeTenant, type CancellationRequested, type CancelledRecord, type Principal, type TaskView } from '@taskyard/contracts';
+import { canSeeTenant, isTerminal, type CancellationRequested, type CancelledRecord, type Principal, type TaskView } from '@taskyard/contracts';
 import type { TaskyardConfig } from '@taskyard/config';
 import type { RoleRegistry } from '@taskyard/roles';
 import { cancelledView, ledgerTimings, type RedisClient, type TaskStore, type TaskyardKeys } from '@taskyard/store';
@@ -51,11 +51,7 @@ export class TaskCanceller {
     if (view.state === 'cancelled') {
       // Its job may still wait (a removal that met a lock, a job a circuit handed back): remove it now.
       if (WAITING_STATES.has(jobState)) {
-        // A child's job stays until a worker ends it (see above); a delayed one is taken now.
-        if (hasParent) {
-          if (jobState === 'delayed') await withRedis(redis, () => store.promote(id));
-          return { status: 202, view: { ...view, cancellationRequested: true } };
-        }
+        if (hasParent) return this.leaveToWorker(id, jobState, view);
         await withRedis(redis, () => store.remove(id));
       }
       return { status: 200, view };
@@ -68,11 +64,9 @@ export class TaskCanceller {
     if (held?.status === 'done') throw finished({ ...view, state: 'completed' });
 
     if (view.state !== 'active' && hasParent) {
-      // A child ends cancelled when a worker takes it (see above): a delayed one is taken now.
-      if (jobState === 'delayed') await withRedis(redis, () => store.promote(id));
       // One waiting for children of its own takes them with it: they are cancelled too.
       if (jobState === 'waiting-children') await this.cancelAll(await withRedis(redis, () => store.queues.pendingChildrenOf(id)));
-      return { status: 202, view: { ...(await this.read(id)), cancellationRequested: true } };
+      return this.leaveToWorker(id, jobState, await this.read(id));
     }
     if (view.state !== 'active' && (await withRedis(redis, () => store.remove(id)))) {
       // Removed: what GET shows from now on is the record's view.
@@ -96,7 +90,7 @@ export class TaskCanceller {
     const { store, redis, keys } = this.deps;
     const all = await withRedis(redis, () => this.withDescendants(ids));
     const found = await withRedis(redis, () => Promise.all(all.map((id) => store.inspect(id))));
-    const open = found.filter((task): task is NonNullable<typeof task> => !!task && !isFinished(task.view.state));
+    const open = found.filter((task): task is NonNullable<typeof task> => !!task && !isTerminal(task.view.state));
     const held = await withRedis(redis, () => Promise.all(open.map(({ view }) => store.records.recordCancelled(view.id, this.recordOf(view), this.ttlMs(view)))));
     for (const [at, { view }] of open.entries()) {
       // It completed before its record: nothing to stop.
@@ -105,6 +99,15 @@ export class TaskCanceller {
       // Running, or it started since it was read: told to abort (harmless where nothing runs it).
       await withRedis(redis, () => redis.publish(keys.cancelChannel, view.id));
     }
+  }
+
+  /**
+   * A cancelled child's job is left for a worker, which ends it cancelled (its parent's policy
+   * then applies); a delayed one is made available now, so that happens at once (202).
+   */
+  private async leaveToWorker(id: string, jobState: string, view: TaskView): Promise<Cancellation> {
+    if (jobState === 'delayed') await withRedis(this.deps.redis, () => this.deps.store.promote(id));
+    return { status: 202, view: { ...view, cancellationRequested: true } };
   }
 
   /**
@@ -161,10 +164,6 @@ export class TaskCanceller {
     if (!role) return retentionMs;
     return Math.max(retentionMs, ledgerTimings(role, view.maxAttempts, this.deps.config).ttlMs);
   }
-}
-
-function isFinished(state: TaskView['state']): boolean {
-  return state === 'completed' || state === 'failed' || state === 'cancelled';
 }
 
 export function taskNotFound(id: string): ApiError {

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ErrorBodySchema, WorkerListSchema } from '@taskyard/contracts';
 import type { RedisClient, WorkerRegistry } from '@taskyard/store';
-import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
 
 /** GET /v1/workers: the live worker processes (the worker registry). Deployment-wide, so for operators. */
@@ -14,12 +13,9 @@ export const workersRoutes: FastifyPluginAsyncZod<{ workers: WorkerRegistry; red
         summary: 'Live worker processes: their roles and concurrency, version, when they started and last heartbeated, and what they ran',
         response: { 200: WorkerListSchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 503: ErrorBodySchema },
       },
-      config: { scope: 'dashboard:read' },
+      config: { scope: 'dashboard:read', operatorsOnly: 'the worker list is deployment-wide' },
     },
-    async (request) => {
-      if (request.principal?.tenant !== undefined) {
-        throw new ApiError('FORBIDDEN', 'the worker list is deployment-wide: a key bound to a tenant gets none', { scope: 'dashboard:read' });
-      }
+    async () => {
       const { workers: items } = await withRedis(redis, () => workers.live());
       return { items };
     },
