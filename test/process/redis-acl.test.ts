@@ -142,6 +142,10 @@ describe('the platform as the least-privilege user of infra/redis/taskyard.acl, 
     const ids = [first.body.id as string, ...(batch.body.tasks as { id: string }[]).map((task) => task.id)];
     const done = await Promise.all(ids.map((id) => waitForState(api.client, id, 'completed')));
     expect(done.map((task) => task.result.echo.message)).toEqual(['as taskyard', 'batch 1', 'batch 2', 'batch 3']);
+    // And they are found by search (the index written with them, read with BullMQ's state sets).
+    const found = await api.client.request('GET', '/v1/tasks?role=echo&state=completed&limit=100');
+    expect(found.status).toBe(200);
+    expect((found.body.items as { id: string }[]).map((item) => item.id)).toEqual(expect.arrayContaining(ids));
   });
 
   it('cancels a delayed task, and an active one through pub/sub', async () => {

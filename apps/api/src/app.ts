@@ -5,7 +5,7 @@ import { MessageSigner } from '@taskyard/crypto';
 import { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
-import { DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, TaskStore, TaskyardKeys, WorkerRegistry, WorkflowRecords, type RedisClient } from '@taskyard/store';
+import { DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, taskIndexLimits, TaskStore, TaskyardKeys, WorkerRegistry, WorkflowRecords, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyRing } from './auth/api-key-ring';
 import { ApiKeysWatcher } from './auth/api-keys-watcher';
@@ -28,6 +28,7 @@ import { workersRoutes } from './routes/workers/workers.routes';
 import { IdempotencyLedger } from './routes/tasks/idempotency-ledger';
 import { TaskCanceller } from './routes/tasks/task-canceller';
 import { TaskSubmission } from './routes/tasks/task-submission';
+import { TaskSearcher } from './routes/tasks/task-search';
 import { tasksRoutes } from './routes/tasks/tasks.routes';
 import { topicsRoutes } from './routes/topics/topics.routes';
 import { Schedules } from './routes/schedules/schedules';
@@ -75,7 +76,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
 
   const keys = new TaskyardKeys(config.queuePrefix);
   const queues = new RoleQueues(redis, keys, registry.names(), config.queueEventsMaxLen);
-  const store = new TaskStore(redis, keys, queues);
+  const store = new TaskStore(redis, keys, queues, taskIndexLimits((role) => registry.get(role), config));
   const workerRegistry = new WorkerRegistry(redis, keys, config.workerHeartbeatMs, logger);
   const metrics = new ApiMetrics(queues, workerRegistry);
   const signer = new MessageSigner(config.signingKeys);
@@ -114,7 +115,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       const submission = new TaskSubmission({ dispatcher, ledger, redis, store });
       await v1.register(topicsRoutes, { submission });
       const canceller = new TaskCanceller({ store, registry, redis, keys, config });
-      await v1.register(tasksRoutes, { submission, store, redis, registry, canceller });
+      await v1.register(tasksRoutes, { submission, store, redis, registry, canceller, searcher: new TaskSearcher({ index: store.index, registry, redis }) });
       const workflows = new Workflows({ dispatcher, store, records: new WorkflowRecords(redis, keys), redis, canceller, config, registry });
       await v1.register(workflowsRoutes, { workflows });
       await v1.register(schedulesRoutes, { schedules: new Schedules({ dispatcher, store: scheduleStore, redis, maxPerTenant: config.schedulesMaxPerTenant }) });

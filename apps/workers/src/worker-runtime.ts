@@ -12,6 +12,7 @@ import {
   OnceClaims,
   RoleQueues,
   ScheduleStore,
+  taskIndexLimits,
   TaskStore,
   WorkerRegistry,
   TaskyardKeys,
@@ -72,7 +73,7 @@ export class WorkerRuntime {
     this.redis.on('reconnecting', (delayMs: number) => logger.debug({ delayMs }, 'reconnecting to redis'));
     const keys = new TaskyardKeys(config.queuePrefix);
     this.queues = new RoleQueues(this.redis, keys, registry.names(), config.queueEventsMaxLen);
-    const store = new TaskStore(this.redis, keys, this.queues);
+    const store = new TaskStore(this.redis, keys, this.queues, taskIndexLimits((role) => registry.get(role), config));
     const signer = new MessageSigner(config.signingKeys);
     this.isolated = new IsolatedRoles(config, logger, this.metrics);
     this.notifier = new Notifier(config, logger, workerName);

@@ -66,6 +66,7 @@ const EnvSchema = z.object({
   BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1_048_576),
   TASK_RETENTION_SECONDS: int(1, 365 * 86_400).default(86_400),
   TASK_RETENTION_COUNT: int(1, 10_000_000).default(100_000),
+  TASK_INDEX_MAX_ENTRIES: int(1000, 100_000_000).default(300_000),
   QUEUE_EVENTS_MAX_LEN: int(0, 10_000_000).default(10_000),
   METRICS_PORT: int(0, 65535).default(0),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(30_000),
@@ -130,6 +131,8 @@ export interface TaskyardConfig {
   readonly logPretty: boolean;
   readonly bodyLimit: number;
   readonly retention: { readonly ageSeconds: number; readonly count: number };
+  /** The most entries one search index keeps (a role's, or a tenant's, label's or correlation id's within it): the newest tasks. */
+  readonly taskIndexMaxEntries: number;
   /** Events BullMQ keeps in each queue's stream (about; trimmed approximately). */
   readonly queueEventsMaxLen: number;
   readonly metricsPort: number;
@@ -237,6 +240,7 @@ export function loadConfig(
     logPretty: env.LOG_PRETTY,
     bodyLimit: env.BODY_LIMIT,
     retention: Object.freeze({ ageSeconds: env.TASK_RETENTION_SECONDS, count: env.TASK_RETENTION_COUNT }),
+    taskIndexMaxEntries: env.TASK_INDEX_MAX_ENTRIES,
     queueEventsMaxLen: env.QUEUE_EVENTS_MAX_LEN,
     metricsPort: env.METRICS_PORT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

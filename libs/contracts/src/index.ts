@@ -165,6 +165,22 @@ export {
   type DeadLetterSummary,
   type ReplayAccepted,
 } from './dead-letter';
+export {
+  decodeTaskCursor,
+  DEFAULT_TASK_SEARCH_PAGE,
+  encodeTaskCursor,
+  isNewerPosition,
+  labelFiltersOf,
+  MAX_TASK_SEARCH_LABELS,
+  MAX_TASK_SEARCH_PAGE,
+  TaskPageSchema,
+  TaskSearchQuerySchema,
+  TaskSummarySchema,
+  type TaskPage,
+  type TaskPosition,
+  type TaskSearchQuery,
+  type TaskSummary,
+} from './task-search';
 export { decodeDeadLetterCursor, encodeDeadLetterCursor, type DeadLetterPosition } from './dead-letter-cursor';
 export {
   CIRCUIT_GAUGE_VALUE,

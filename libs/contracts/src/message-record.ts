@@ -27,6 +27,8 @@ export const CancelledRecordSchema = z.object({
     causationId: z.string().nullable(),
     owner: z.string().optional(),
     tenant: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    workflowId: z.string().optional(),
     attempts: z.number().int(),
     maxAttempts: z.number().int(),
     startedAt: z.iso.datetime().optional(),

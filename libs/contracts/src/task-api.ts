@@ -112,6 +112,8 @@ export const TaskViewSchema = z.object({
   error: TaskErrorViewSchema.optional(),
   correlationId: z.string(),
   causationId: z.string().nullable(),
+  /** The labels it was submitted with (GET /v1/tasks?label=name:value finds it by them). */
+  labels: z.record(z.string(), z.string()).optional(),
   /** The API key whose request started the work. */
   owner: z.string().optional(),
   /** The tenant it belongs to (keys bound to another tenant never see it). */

@@ -20,7 +20,7 @@ const roles = new RoleRegistry([
   defineRole({ name: 'bounded', description: 'd', input: z.unknown(), maxQueueDepth: 2, handler }),
 ]);
 const queues = new RoleQueues(redis, keys, roles.names());
-const store = new TaskStore(redis, keys, queues);
+const store = new TaskStore(redis, keys, queues, { windowMsOf: () => 600_000, maxEntries: 10_000 });
 const enqueued: Map<string, number>[] = [];
 const dispatcher = new Dispatcher({ registry: roles, store, signer, config: { retention: { ageSeconds: 600, count: 1000 }, workflow: { maxNodes: 100, maxDepth: 5 } }, onEnqueued: (counts) => enqueued.push(new Map(counts)) });
 
@@ -189,9 +189,9 @@ describe('the dispatcher: enqueueing', () => {
     return sent;
   }
 
-  it('adds one task with one command (the submit path pays no round trip of its own)', async () => {
+  it('adds one task and its search index entries in one transaction (the submit path pays no round trip of its own)', async () => {
     const sent = await commandsOf(() => dispatcher.dispatch(api, [{ role: 'greet', payload: { name: 'one' } }]));
-    expect(sent).toEqual(['evalsha']);
+    expect(sent).toEqual(['multi', 'evalsha', 'evalsha', 'exec']);
   });
 
   it('adds a fan-out to several roles in one transaction on one Redis, and counts what each role got', async () => {
@@ -199,7 +199,8 @@ describe('the dispatcher: enqueueing', () => {
     let tasks: Awaited<ReturnType<Dispatcher['dispatch']>> = [];
     const sent = await commandsOf(async () => (tasks = await dispatcher.dispatch(api, dispatcher.topicRequests('hello', { payload: { name: 'all' } }))));
     expect(sent.filter((name) => name === 'multi' || name === 'exec')).toEqual(['multi', 'exec']);
-    expect(sent.filter((name) => name === 'evalsha')).toHaveLength(2);
+    // Each task's add and its indexing.
+    expect(sent.filter((name) => name === 'evalsha')).toHaveLength(4);
     for (const { message } of tasks) expect(await queues.get(message.role).getJobState(message.id)).toBe('waiting');
     expect(enqueued).toEqual([new Map([['greet', 1], ['audit', 1]])]);
   });

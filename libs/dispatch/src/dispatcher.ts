@@ -79,7 +79,7 @@ export class Dispatcher {
     const prepared = this.workflows.prepareChildren({ origin }, children, wave);
     if (this.deps.store.queues.slotBound) this.workflows.checkOneFamily(prepared, slotFamilyOf(origin.parent.role));
     await this.admit([...walk(prepared)]);
-    await this.deps.store.queues.addChildren(origin.parent.id, onChildFailure, prepared);
+    await this.deps.store.enqueueChildren(origin.parent.id, onChildFailure, prepared);
     this.deps.onEnqueued?.(countNodesByRole(prepared));
     return prepared;
   }

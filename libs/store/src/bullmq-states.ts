@@ -27,6 +27,18 @@ export function toTaskState(state: JobState | 'unknown' | string): TaskState | u
   return TASK_STATE_OF.get(state);
 }
 
+/**
+ * The BullMQ states a task in `state` may be found in, for a search to look in (it then reads
+ * each task's exact state): a cancelled task may be a removed job ("gone") that its record
+ * keeps, or a job BullMQ still holds; a failed one may still be active for the moment between
+ * its last attempt's record and BullMQ failing it.
+ */
+export function bullmqStatesToSearch(state: TaskState): readonly string[] {
+  if (state === 'cancelled') return ['gone', 'failed', 'active', 'delayed', ...BULLMQ_STATES.queued];
+  if (state === 'failed') return ['failed', 'active'];
+  return BULLMQ_STATES[state];
+}
+
 /** Folds BullMQ's job counts onto task states. */
 export function toTaskCounts(byState: Readonly<Record<string, number>>): QueueCounts {
   const out = {} as QueueCounts;

@@ -33,7 +33,9 @@ export function cancelledView(id: string, record: CancelledRecord): TaskView {
     correlationId: task.correlationId,
     causationId: task.causationId,
     ...(task.owner === undefined ? {} : { owner: task.owner }),
+    ...(task.labels === undefined ? {} : { labels: task.labels }),
     ...(task.tenant === undefined ? {} : { tenant: task.tenant }),
+    ...(task.workflowId === undefined ? {} : { workflowId: task.workflowId }),
     history: replayHistory(record),
   };
 }

@@ -20,14 +20,16 @@ export {
 } from './redis-safety';
 export { slotFamilyOf, TaskyardKeys } from './taskyard-keys';
 export { LuaScripts, type LuaScriptFile, type WithScripts } from './scripts';
-export { RoleQueues, type Added, type QueuedJob, type QueuedNode } from './role-queues';
+export { RoleQueues, type Added, type AlsoQueue, type QueuedJob, type QueuedNode } from './role-queues';
 export { NOT_STARTED_STATES, toTaskCounts, toTaskState } from './bullmq-states';
 export { jobOptionsFor, TASKYARD_BACKOFF, taskyardBackoffDelay, type JobBackoff } from './job-options';
 export { TaskStore } from './task-store';
+export { SEARCH_BUDGET, TaskIndex, type TaskIndexLimits, type TaskSearch, type TaskSearchPage } from './task-index';
+export { toTaskSummary, type SearchRow } from './task-summary';
 export { toTaskView } from './task-view';
 export { applyCancellation, cancelledView } from './cancelled-view';
 export { MessageRecords, type RecordWrite } from './message-records';
-export { ledgerTimings, maxRecordTtlMs, type LedgerTimings } from './ledger-timings';
+export { indexWindowMs, ledgerTimings, taskIndexLimits, maxRecordTtlMs, type LedgerTimings } from './ledger-timings';
 export { DeadLetterStore, type DeadLetterPage } from './dead-letter-store';
 export { IdempotencyRecords, type IdempotencyClaim, type IdempotencyRecord } from './idempotency-records';
 export { OnceClaims } from './once-claims';

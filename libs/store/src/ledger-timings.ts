@@ -1,5 +1,5 @@
 import type { TaskyardConfig } from '@taskyard/config';
-import { retryWindowMs, type RoleSettings } from '@taskyard/contracts';
+import { maxMessageAgeMs, retryWindowMs, type RoleSettings } from '@taskyard/contracts';
 
 /** What bounds every record Taskyard keeps: the longest of these lifetimes. */
 export type RecordLifetimes = Pick<TaskyardConfig, 'retention' | 'deadLetterTtlMs' | 'idempotencyTtlMs'>;
@@ -40,4 +40,32 @@ export function ledgerTimings(
   const holdMs = role.timeoutMs + config.worker.lockDurationMs + config.worker.stalledIntervalMs;
   const ttlMs = Math.min(maxRecordTtlMs(config), retryWindowMs(role, attempts, config.worker));
   return { holdMs, ttlMs };
+}
+
+/**
+ * How long a search index entry of a task of `role` may be of use: the longest the task can
+ * live (delivered until maxMessageAgeMs, then kept for the retention age), and at least as long
+ * as a record that stands for it (a cancellation's).
+ */
+export function indexWindowMs(role: Parameters<typeof maxMessageAgeMs>[0], config: Pick<TaskyardConfig, 'worker'> & RecordLifetimes): number {
+  return Math.max(maxRecordTtlMs(config), maxMessageAgeMs(role, config.worker) + config.retention.ageSeconds * 1000);
+}
+
+/** The search index's limits for a deployment: each role's window (indexWindowMs) and TASK_INDEX_MAX_ENTRIES. */
+export function taskIndexLimits(
+  settingsOf: (role: string) => Parameters<typeof maxMessageAgeMs>[0] | undefined,
+  config: Pick<TaskyardConfig, 'worker' | 'taskIndexMaxEntries'> & RecordLifetimes,
+): { windowMsOf(role: string): number; maxEntries: number } {
+  const windows = new Map<string, number>();
+  return {
+    windowMsOf(role) {
+      let window = windows.get(role);
+      if (window === undefined) {
+        const settings = settingsOf(role);
+        windows.set(role, (window = settings ? indexWindowMs(settings, config) : maxRecordTtlMs(config)));
+      }
+      return window;
+    },
+    maxEntries: config.taskIndexMaxEntries,
+  };
 }

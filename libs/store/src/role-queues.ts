@@ -1,8 +1,10 @@
 import { FlowProducer, Job, Queue, type FlowJob, type JobsOptions } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import type { ChildFailurePolicy, QueueCounts, TaskMessage } from '@taskyard/contracts';
 import { NOT_STARTED_STATES, toTaskCounts } from './bullmq-states';
 import type { RedisClient } from './redis-client';
 import { isCluster } from './redis-connection';
+import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
 
 /** What an add did: how many new jobs each role got, and for each job the id BullMQ answered. */
@@ -28,6 +30,12 @@ export interface QueuedJob {
   message: TaskMessage;
   options: JobsOptions;
 }
+
+/**
+ * Queues more commands on the transaction that adds `job`, right after its add (the task
+ * store's index): they are applied with it, or not at all.
+ */
+export type AlsoQueue = (transaction: ChainableCommander, job: QueuedJob) => void;
 
 /** A node of a flow: a job, run after its children, and what it does when one of them fails for good. */
 export interface QueuedNode extends QueuedJob {
@@ -87,8 +95,8 @@ export class RoleQueues {
   }
 
   /**
-   * Adds signed messages to their roles' queues, all or none where Redis allows it. One job is
-   * one `add`. Several go in one MULTI: each job is added by BullMQ's own `Job.addJob` (what
+   * Adds signed messages to their roles' queues, all or none where Redis allows it, in one MULTI
+   * (with what `alsoQueue` adds for each): each job is added by BullMQ's own `Job.addJob` (what
    * Queue.addBulk and FlowProducer run for every job) queued on the transaction, which Redis
    * applies whole, or not at all when the connection or the process dies before EXEC
    * (Queue.addBulk sends a plain pipeline: a batch cut short is half in; FlowProducer.addBulk is
@@ -97,13 +105,7 @@ export class RoleQueues {
    * every role's share is all or nothing, the whole is not (an Idempotency-Key retry adds what
    * is missing; a job whose id exists is not added twice). Resolves with how many went to each role.
    */
-  async addAll(jobs: readonly QueuedJob[]): Promise<Added> {
-    if (jobs.length === 1) {
-      // The submit path: one job, one add.
-      const [{ message, options }] = jobs as [QueuedJob];
-      const added = await this.get(message.role).add(message.role, message, options);
-      return addedOf(jobs, [added.id]);
-    }
+  async addAll(jobs: readonly QueuedJob[], alsoQueue?: AlsoQueue): Promise<Added> {
     const byRole = new Map<string, QueuedJob[]>();
     for (const job of jobs) {
       let group = byRole.get(job.message.role);
@@ -114,7 +116,7 @@ export class RoleQueues {
     const answered = new Map<QueuedJob, string | undefined>();
     await Promise.all(
       transactions.map(async (group) => {
-        const ids = await this.addInOneTransaction(group);
+        const ids = await this.addInOneTransaction(group, alsoQueue);
         group.forEach((job, at) => answered.set(job, ids[at]));
       }),
     );
@@ -122,15 +124,24 @@ export class RoleQueues {
   }
 
   /** Adds `jobs` in one MULTI; resolves with the job id BullMQ answered for each (another's, for a deduplicated one). */
-  private async addInOneTransaction(jobs: readonly QueuedJob[]): Promise<(string | undefined)[]> {
+  private async addInOneTransaction(jobs: readonly QueuedJob[], alsoQueue: AlsoQueue | undefined): Promise<(string | undefined)[]> {
+    // Taskyard's scripts on BullMQ's connection (the one it was given), for what alsoQueue queues.
     const client = await this.get(jobs[0]!.message.role).client;
+    withScripts(client as unknown as RedisClient);
     // ioredis buffers a transaction's commands until exec(): nothing is sent before.
     const multi = client.multi();
+    const transaction = multi as unknown as ChainableCommander;
     const refused: unknown[] = [];
-    for (const { message, options } of jobs) {
+    // Where each job's add script is among the transaction's commands (ioredis counts its MULTI).
+    const addAt: number[] = [];
+    const first = transaction.length;
+    for (const job of jobs) {
+      const { message, options } = job;
       const queue = this.get(message.role);
+      addAt.push(transaction.length - first);
       // As Job.createBulk does: addJob queues the job's add script on the transaction at once.
       new Job(queue, message.role, message, options, options.jobId).addJob(multi, { parentDependenciesKey: '' }).catch((err: unknown) => refused.push(err));
+      alsoQueue?.(transaction, job);
     }
     // BullMQ checks each job's options as it queues it: a refusal throws above or rejects at
     // once (by the next microtask), and then nothing is sent.
@@ -139,8 +150,10 @@ export class RoleQueues {
     const results = await multi.exec();
     if (!results) throw new Error('the transaction adding the jobs was discarded');
     for (const [err] of results) if (err) throw err;
-    // One add script per job, in order (Job.addJob queues exactly one command).
-    return results.length === jobs.length ? results.map(([, id]) => (typeof id === 'string' ? id : undefined)) : jobs.map(() => undefined);
+    return addAt.map((at) => {
+      const id = results[at]?.[1];
+      return typeof id === 'string' ? id : undefined;
+    });
   }
 
   /**

@@ -37,8 +37,12 @@ export class LuaScripts<Name extends string> {
       const names = Object.keys(this.scripts) as Name[];
       this.sources ??= new Map(names.map((name) => [name, readFileSync(resolve(this.dir, this.scripts[name].file), 'utf8')]));
       for (const name of names) {
-        // ioredis would silently replace a command (or another set's script) of the same name.
-        if (name in redis) throw new Error(`Lua script "${name}" (${this.scripts[name].file}) would replace a command of the same name`);
+        // ioredis would silently replace a command (or another set's script) of the same name;
+        // the same script defined already (on a connection seen through a wrapper) is no clash.
+        if (name in redis) {
+          if (scriptsOf(redis)[name]?.lua === this.sources.get(name)) continue;
+          throw new Error(`Lua script "${name}" (${this.scripts[name].file}) would replace a command of the same name`);
+        }
         const keys = this.scripts[name].keys;
         redis.defineCommand(name, { lua: this.sources.get(name)!, ...(keys === undefined ? {} : { numberOfKeys: keys }) });
       }
@@ -46,6 +50,11 @@ export class LuaScripts<Name extends string> {
     }
     return redis as WithScripts<Name>;
   }
+}
+
+/** The scripts ioredis keeps for the custom commands defined on a connection. */
+function scriptsOf(redis: RedisClient): Record<string, { lua?: string } | undefined> {
+  return (redis as unknown as { scriptsSet?: Record<string, { lua?: string } | undefined> }).scriptsSet ?? {};
 }
 
 /** Taskyard's own scripts, in libs/store/lua (beside src/ and dist/ alike). */
@@ -59,6 +68,8 @@ const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardClaimCircuitProbe: { file: 'claim-circuit-probe.lua', keys: 2 },
   taskyardRecordScheduleRun: { file: 'record-schedule-run.lua', keys: 2 },
   taskyardPruneWorkers: { file: 'prune-workers.lua', keys: 2 },
+  taskyardIndexTask: { file: 'index-task.lua', keys: undefined },
+  taskyardSearchTasks: { file: 'search-tasks.lua', keys: 6 },
 });
 
 /** `redis` with Taskyard's own scripts defined on it. */

@@ -16,7 +16,7 @@ const keys = new TaskyardKeys(prefix);
 /** Twenty roles: reading a task must cost the same as with one. */
 const roles = Array.from({ length: 20 }, (_, at) => `role-${at}`);
 const queues = new RoleQueues(redis, keys, roles);
-const store = new TaskStore(redis, keys, queues);
+const store = new TaskStore(redis, keys, queues, { windowMsOf: () => 60_000, maxEntries: 10_000 });
 const settings = { attempts: 3, backoff: { type: 'exponential' as const, delayMs: 10, jitter: 0 } };
 
 afterAll(async () => {

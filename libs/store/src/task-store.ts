@@ -1,11 +1,12 @@
 import { Job } from 'bullmq';
-import { deadLetterPath, parseMessageRecord, roleOfTaskId, type TaskView } from '@taskyard/contracts';
+import { deadLetterPath, parseMessageRecord, roleOfTaskId, type ChildFailurePolicy, type TaskView } from '@taskyard/contracts';
 import { applyCancellation } from './cancelled-view';
 import { MessageRecords } from './message-records';
 import type { RedisClient } from './redis-client';
 import type { Added, QueuedJob, QueuedNode, RoleQueues } from './role-queues';
 import { withScripts } from './scripts';
 import type { TaskyardKeys } from './taskyard-keys';
+import { TaskIndex, type TaskIndexLimits } from './task-index';
 import { toTaskView } from './task-view';
 
 /**
@@ -14,28 +15,39 @@ import { toTaskView } from './task-view';
  * it (the ledger record, the dead letter). Every one of them sits in the task's role's hash
  * slot, and a task id names its role, so:
  * - read(id) is one script call (read-task.lua): one round trip, whatever the number of roles;
- * - enqueue(jobs) is where new tasks are written (an index a later search reads would be added
- *   in the same call).
+ * - enqueue(jobs) is where new tasks are written, each with its search index entries in the same
+ *   transaction (TaskIndex); a workflow's or a fan-out's (added by BullMQ's FlowProducer) are
+ *   indexed right after.
  */
 export class TaskStore {
   readonly records: MessageRecords;
+  readonly index: TaskIndex;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: TaskyardKeys,
     readonly queues: RoleQueues,
+    indexLimits: TaskIndexLimits,
   ) {
     this.records = new MessageRecords(redis, keys);
+    this.index = new TaskIndex(redis, keys, queues, indexLimits);
   }
 
-  /** Adds signed messages to their queues (see RoleQueues.addAll); resolves with how many went to each role. */
+  /** Adds signed messages to their queues (see RoleQueues.addAll), indexed; resolves with how many went to each role. */
   enqueue(jobs: readonly QueuedJob[]): Promise<Added> {
-    return this.queues.addAll(jobs);
+    return this.queues.addAll(jobs, (transaction, job) => this.index.queueOn(transaction, job));
   }
 
-  /** Adds a workflow's tree of tasks, all or none (see RoleQueues.addFlow). */
-  enqueueFlow(root: QueuedNode): Promise<void> {
-    return this.queues.addFlow(root);
+  /** Adds a workflow's tree of tasks, all or none (see RoleQueues.addFlow), then indexes them. */
+  async enqueueFlow(root: QueuedNode): Promise<void> {
+    await this.queues.addFlow(root);
+    await this.index.indexAdded(flatten([root]));
+  }
+
+  /** Adds a handler's run-time children to task `parentId` (see RoleQueues.addChildren), then indexes them. */
+  async enqueueChildren(parentId: string, onChildFailure: ChildFailurePolicy, children: readonly QueuedNode[]): Promise<void> {
+    await this.queues.addChildren(parentId, onChildFailure, children);
+    await this.index.indexAdded(flatten(children));
   }
 
   /**
@@ -84,6 +96,11 @@ export class TaskStore {
   remove(id: string, options: { children?: boolean } = {}): Promise<boolean> {
     return this.queues.remove(this.keys.roleOf(id), id, options);
   }
+}
+
+/** Every node of a tree (or of several), as the job each is. */
+function flatten(nodes: readonly QueuedNode[]): QueuedJob[] {
+  return nodes.flatMap((node) => [node, ...flatten(node.children)]);
 }
 
 /** HGETALL's flat reply as an object. */

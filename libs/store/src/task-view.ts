@@ -89,6 +89,7 @@ export function toTaskView(job: Job, jobState: JobState | 'unknown' | string, lo
       : {}),
     correlationId: envelope?.metadata.correlationId ?? String(job.id),
     causationId: envelope?.metadata.causationId ?? null,
+    ...(envelope ? { labels: envelope.metadata.labels } : {}),
     ...(envelope?.metadata.owner === undefined ? {} : { owner: envelope.metadata.owner }),
     ...(envelope?.metadata.tenant === undefined ? {} : { tenant: envelope.metadata.tenant }),
     ...(envelope?.metadata.workflowId === undefined ? {} : { workflowId: envelope.metadata.workflowId }),

@@ -50,7 +50,12 @@ export class TaskyardKeys {
 
   /** Per-message record: the effects ledger ("done" with the result) or a cancellation. */
   message(taskId: string): string {
-    return `${this.roleSpace(this.roleOf(taskId))}:~msg:${taskId}`;
+    return `${this.messagePrefix(this.roleOf(taskId))}${taskId}`;
+  }
+
+  /** What every message record key of `role` starts with (a script builds a record's key from it and the id). */
+  messagePrefix(role: string): string {
+    return `${this.roleSpace(role)}:~msg:`;
   }
 
   /** One `ctx.once(key, fn)` of a message. */
@@ -71,6 +76,19 @@ export class TaskyardKeys {
   /** Sorted set of one role's dead letter ids, scored by the time they died. */
   deadLetterIndex(role: string): string {
     return `${this.roleSpace(role)}:~dead-index:${role}`;
+  }
+
+  /**
+   * The search index of one role's tasks (GET /v1/tasks): a sorted set of task ids scored by
+   * their creation time (ms), written as a task is added; `by` narrows it to the tasks of one
+   * tenant, correlation id or label (see TaskIndex), so a query walks only what it asks for.
+   */
+  taskIndex(role: string, by?: TaskIndexFacet): string {
+    const base = `${this.roleSpace(role)}:~index:${role}`;
+    if (!by) return base;
+    // The values are free text (a label value may hold ":"), so each is one URI component.
+    if (by.kind === 'label') return `${base}:label:${encodeURIComponent(by.name)}=${encodeURIComponent(by.value)}`;
+    return `${base}:${by.kind}:${encodeURIComponent(by.value)}`;
   }
 
   /** A role's shared circuit breaker state. */
@@ -160,6 +178,9 @@ export class TaskyardKeys {
  * The family of a role, which names its hash slot: the first word of its name (`docs` for
  * `docs.ingest`). Roles that run in one workflow on a Redis Cluster must be of one family.
  */
+/** What narrows a role's search index: a tenant, a correlation id, one label's name and value. */
+export type TaskIndexFacet = { kind: 'tenant' | 'correlation'; value: string } | { kind: 'label'; name: string; value: string };
+
 export function slotFamilyOf(role: string): string {
   const dot = role.indexOf('.');
   return dot === -1 ? role : role.slice(0, dot);

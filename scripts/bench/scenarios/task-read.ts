@@ -20,11 +20,12 @@ const EXTRA_ROLES = 19;
  * after the other; a MONITOR connection counts the commands it sent (and those its Lua ran).
  * Measured with echo alone (BUILT_IN_ROLES=echo; a build without that setting keeps its
  * built-in roles) and with 19 generated roles more (ROLE_MODULES). Submits are measured the
- * same way: the submit path must not gain a round trip.
+ * same way: the submit path must not gain a round trip; and a search (GET /v1/tasks?limit=20
+ * over every role).
  */
 export const taskRead: Scenario = {
   name: 'task-read',
-  title: '7. GET /v1/tasks/:id with 1 and 20 roles: commands and round trips',
+  title: '7. GET /v1/tasks/:id and GET /v1/tasks with 1 and 20 roles: commands and round trips',
   rows: [],
   async run(ctx) {
     const extraRoles = writeExtraRoles(ctx.taskyard.root);
@@ -36,7 +37,8 @@ export const taskRead: Scenario = {
       details[name] = figures;
       const line =
         `${figures.roles} role(s): GET ${figures.read.roundTrips} round trips, ${figures.read.commands} commands (${figures.read.topLevelCommands} sent, ` +
-        `${figures.read.scriptCalls} Lua); POST ${figures.submit.roundTrips} round trips, ${figures.submit.commands} commands`;
+        `${figures.read.scriptCalls} Lua); POST ${figures.submit.roundTrips} round trips, ${figures.submit.commands} commands; ` +
+        `search of 20 ${figures.search.roundTrips} round trips, ${figures.search.commands} commands (${figures.search.scriptCalls} Lua)`;
       ctx.log(`  ${line}`);
       notes.push(line);
     }
@@ -74,8 +76,11 @@ async function measure(ctx: BenchContext, extraEnv: Record<string, string>) {
     }
     const reads: Sample[] = [];
     for (const id of ids) reads.push(await watch.around(() => read(api, id)));
+    // A search of every role's newest 20 (GET /v1/tasks?limit=20): one script call per role, in parallel.
+    const searches: Sample[] = [];
+    for (let i = 0; i < REQUESTS; i++) searches.push(await watch.around(() => search(api)));
     await watch.stop();
-    return { roles: roles ?? null, submit: summarise(submits), read: summarise(reads) };
+    return { roles: roles ?? null, submit: summarise(submits), read: summarise(reads), search: summarise(searches) };
   } finally {
     monitor.disconnect();
     await api.process.stop();
@@ -88,6 +93,12 @@ async function submit(api: { submitUrl: string; headers: Record<string, string> 
   const body = (await response.json()) as { id?: string };
   if (response.status !== 202 || !body.id) throw new Error(`submit answered ${response.status}: ${JSON.stringify(body)}`);
   return body.id;
+}
+
+async function search(api: { submitUrl: string; headers: Record<string, string> }): Promise<void> {
+  const response = await fetch(`${api.submitUrl}?limit=20`, { headers: api.headers });
+  if (response.status !== 200) throw new Error(`GET /v1/tasks answered ${response.status}: ${await response.text()}`);
+  await response.arrayBuffer();
 }
 
 async function read(api: { submitUrl: string; headers: Record<string, string> }, id: string): Promise<void> {

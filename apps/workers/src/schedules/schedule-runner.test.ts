@@ -27,7 +27,7 @@ const config = {
   envApiKeys: [ops, acmeOps],
   apiKeysFile: undefined,
 };
-const dispatcher = new Dispatcher({ registry, store: new TaskStore(redis, keys, queues), signer: new MessageSigner([{ id: 'k', secret: 'a-signing-secret-of-some-length' }]), config });
+const dispatcher = new Dispatcher({ registry, store: new TaskStore(redis, keys, queues, { windowMsOf: () => 600_000, maxEntries: 10_000 }), signer: new MessageSigner([{ id: 'k', secret: 'a-signing-secret-of-some-length' }]), config });
 const store = new ScheduleStore(redis, keys);
 const metrics = new Registry();
 const runner = new ScheduleRunner({ redis, keys, store, dispatcher, config, logger: createLogger({ name: 'test', level: 'silent' }), registry: metrics, workerName: 'test' });

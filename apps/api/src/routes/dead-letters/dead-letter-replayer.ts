@@ -15,6 +15,7 @@ import type { Dispatcher } from '@taskyard/dispatch';
 import type { RoleRegistry } from '@taskyard/roles';
 import type { DeadLetterStore } from '@taskyard/store';
 import { ApiError, fromDispatchError } from '../../errors/api-error';
+import { requireRole } from '../require-role';
 
 export interface DeadLetterReplayerDeps {
   store: DeadLetterStore;
@@ -135,7 +136,3 @@ export function deadLetterNotFound(id: string): ApiError {
   return new ApiError('NOT_FOUND', `no dead letter with id "${id}" (it may have been replayed, deleted or expired)`);
 }
 
-/** A role named in a dead-letter request (a filter, a bulk replay) must be one of the deployment's: 404 UNKNOWN_ROLE. */
-export function requireRole(registry: RoleRegistry, role: string): void {
-  if (!registry.has(role)) throw new ApiError('UNKNOWN_ROLE', `no role named "${role}"`, { known: registry.names() });
-}

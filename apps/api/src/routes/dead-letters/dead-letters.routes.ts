@@ -18,7 +18,8 @@ import {
 import type { RedisClient } from '@taskyard/store';
 import { ApiError } from '../../errors/api-error';
 import { withRedis } from '../../errors/redis-guard';
-import { deadLetterNotFound, DeadLetterReplayer, requireRole, type DeadLetterReplayerDeps } from './dead-letter-replayer';
+import { requireRole } from '../require-role';
+import { deadLetterNotFound, DeadLetterReplayer, type DeadLetterReplayerDeps } from './dead-letter-replayer';
 
 /** The routes need what the replayer needs (the store, the roles, the dispatcher, the signer) and the connection. */
 export interface DeadLettersRoutesOptions extends DeadLetterReplayerDeps {

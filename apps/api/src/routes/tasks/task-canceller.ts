@@ -145,6 +145,8 @@ export class TaskCanceller {
         causationId: view.causationId,
         ...(view.owner === undefined ? {} : { owner: view.owner }),
         ...(view.tenant === undefined ? {} : { tenant: view.tenant }),
+        ...(view.labels === undefined ? {} : { labels: view.labels }),
+        ...(view.workflowId === undefined ? {} : { workflowId: view.workflowId }),
         attempts: view.attempts,
         maxAttempts: view.maxAttempts,
         ...(view.startedAt ? { startedAt: view.startedAt } : {}),

@@ -9,6 +9,8 @@ import {
   SubmitTaskBodySchema,
   TaskAcceptedSchema,
   TaskIdParamsSchema,
+  TaskPageSchema,
+  TaskSearchQuerySchema,
   TaskViewSchema,
 } from '@taskyard/contracts';
 import type { RedisClient, TaskStore } from '@taskyard/store';
@@ -18,6 +20,7 @@ import type { RoleRegistry } from '@taskyard/roles';
 import { documentedRoute, submitTaskBodyFor } from './documented-route';
 import { idempotencyKeyOf, IDEMPOTENT_REPLAYED_HEADER } from './idempotency-key';
 import { taskNotFound, type TaskCanceller } from './task-canceller';
+import type { TaskSearcher } from './task-search';
 import type { TaskSubmission } from './task-submission';
 
 export interface TasksRoutesOptions {
@@ -25,6 +28,7 @@ export interface TasksRoutesOptions {
   store: TaskStore;
   redis: RedisClient;
   canceller: TaskCanceller;
+  searcher: TaskSearcher;
   /** For the document: each role's payload schema. */
   registry: RoleRegistry;
 }
@@ -33,7 +37,7 @@ const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchem
 /** Submissions may also meet a reused Idempotency-Key (422) and QUEUE_FULL or RATE_LIMITED (429). */
 const submitErrors = { ...errors, 422: ErrorBodySchema, 429: ErrorBodySchema };
 
-export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app, { submission, store, redis, canceller, registry }) => {
+export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app, { submission, store, redis, canceller, searcher, registry }) => {
   const documentedBody = submitTaskBodyFor(registry);
   app.post(
     '/tasks',
@@ -72,6 +76,20 @@ export const tasksRoutes: FastifyPluginAsyncZod<TasksRoutesOptions> = async (app
       void reply.status(202);
       return { tasks };
     },
+  );
+
+  app.get(
+    '/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Search tasks, newest first: by role, state, correlation id, labels (all must match) and creation time; a tenant key sees its own',
+        querystring: TaskSearchQuerySchema,
+        response: { 200: TaskPageSchema, ...errors },
+      },
+      config: { scope: 'tasks:read' },
+    },
+    async (request) => searcher.search(request.query, request.principal!),
   );
 
   app.get(
