@@ -42,6 +42,9 @@ describe('scopes: every route, every scope', () => {
     { name: 'POST /v1/tasks/batch', allowed: ['submit', 'submitEcho'], status: 202, call: request('POST', '/v1/tasks/batch', { tasks: [{ role: 'echo', payload: {} }] }) },
     { name: 'POST /v1/topics/:topic', allowed: ['submit', 'submitEcho'], status: 202, call: request('POST', '/v1/topics/greeting', { payload: {} }) },
     { name: 'GET /v1/tasks', allowed: ['read'], status: 200, call: request('GET', '/v1/tasks?role=echo&limit=5') },
+    // (The streams' allowed answers are their 404s: a stream that opens would not end here.)
+    { name: 'GET /v1/tasks/:id/events', allowed: ['read'], status: 404, call: request('GET', `/v1/tasks/${unknownTask}/events`) },
+    { name: 'GET /v1/events', allowed: ['read'], status: 404, call: request('GET', '/v1/events?role=nope') },
     { name: 'GET /v1/tasks/:id', allowed: ['read'], status: 200, call: async (headers) => request('GET', `/v1/tasks/${await delayed()}`)(headers) },
     { name: 'DELETE /v1/tasks/:id', allowed: ['cancel'], status: 200, call: async (headers) => request('DELETE', `/v1/tasks/${await delayed()}`)(headers) },
     { name: 'POST /v1/workflows (echo)', allowed: ['submit', 'submitEcho'], status: 202, call: request('POST', '/v1/workflows', { root: { role: 'echo', payload: {}, children: [{ role: 'echo', payload: {} }] } }) },

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiProcess } from '../support/api-process';
 import { RedisCluster } from '../support/redis-cluster';
 import { RedisServer } from '../support/redis-server';
-import { testEnv } from '../support/test-env';
+import { SseClient } from '../support/sse-client';
+import { TEST_API_KEY, testEnv } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 import { WorkerProcess, type LogLine } from '../support/worker-process';
 import { roleCounts } from '../api/helpers';
@@ -146,6 +147,11 @@ describe('the platform as the least-privilege user of infra/redis/taskyard.acl, 
     const found = await api.client.request('GET', '/v1/tasks?role=echo&state=completed&limit=100');
     expect(found.status).toBe(200);
     expect((found.body.items as { id: string }[]).map((item) => item.id)).toEqual(expect.arrayContaining(ids));
+    // And followed live (BullMQ's events stream: XREAD, XRANGE, XREVRANGE).
+    const followed = await api.client.submit('echo', { message: 'followed', sleepMs: 300 });
+    const stream = await SseClient.open(`${api.client.baseUrl}/v1/tasks/${followed}/events`, { authorization: `Bearer ${TEST_API_KEY.secret}` });
+    await stream.waitForEnd();
+    expect(stream.states.at(-1)).toBe('completed');
   });
 
   it('cancels a delayed task, and an active one through pub/sub', async () => {

@@ -5,7 +5,7 @@ import { MessageSigner } from '@taskyard/crypto';
 import { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
-import { DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, taskIndexLimits, TaskStore, TaskyardKeys, WorkerRegistry, WorkflowRecords, type RedisClient } from '@taskyard/store';
+import { createRedisConnection, DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, taskIndexLimits, TaskStore, TaskyardKeys, WorkerRegistry, WorkflowRecords, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyRing } from './auth/api-key-ring';
 import { ApiKeysWatcher } from './auth/api-keys-watcher';
@@ -28,6 +28,10 @@ import { workersRoutes } from './routes/workers/workers.routes';
 import { IdempotencyLedger } from './routes/tasks/idempotency-ledger';
 import { TaskCanceller } from './routes/tasks/task-canceller';
 import { TaskSubmission } from './routes/tasks/task-submission';
+import { eventsRoutes } from './routes/events/events.routes';
+import { RoleEventFeeds } from './routes/events/role-event-feeds';
+import { TaskEventMapper } from './routes/events/task-event-mapper';
+import { TaskEventStreams } from './routes/events/task-event-streams';
 import { TaskSearcher } from './routes/tasks/task-search';
 import { tasksRoutes } from './routes/tasks/tasks.routes';
 import { topicsRoutes } from './routes/topics/topics.routes';
@@ -91,6 +95,13 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
   const scheduleStore = new ScheduleStore(redis, keys);
   app.addHook('onClose', () => Promise.all([queues.close(), scheduleStore.close()]).then(() => undefined));
 
+  // One reader of BullMQ's events per followed role, shared by every live stream of the process.
+  const feeds = new RoleEventFeeds({ redis, queues, logger, connect: (name) => createRedisConnection(config, 'worker', { name }) });
+  const streams = new TaskEventStreams({ feeds, mapper: new TaskEventMapper(store), store, registry, redis, limits: config.events });
+  // Open streams would hold the server open: they end (event: end, shutdown) as it starts closing.
+  app.addHook('preClose', async () => streams.closeAll());
+  app.addHook('onClose', () => feeds.close());
+
   const ring = new ApiKeyRing(config.apiKeys);
   const audit = new AuditLog(logger, metrics.registry);
   if (config.apiKeysFile !== undefined) {
@@ -116,6 +127,7 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       await v1.register(topicsRoutes, { submission });
       const canceller = new TaskCanceller({ store, registry, redis, keys, config });
       await v1.register(tasksRoutes, { submission, store, redis, registry, canceller, searcher: new TaskSearcher({ index: store.index, registry, redis }) });
+      await v1.register(eventsRoutes, { streams });
       const workflows = new Workflows({ dispatcher, store, records: new WorkflowRecords(redis, keys), redis, canceller, config, registry });
       await v1.register(workflowsRoutes, { workflows });
       await v1.register(schedulesRoutes, { schedules: new Schedules({ dispatcher, store: scheduleStore, redis, maxPerTenant: config.schedulesMaxPerTenant }) });

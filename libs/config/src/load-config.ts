@@ -67,6 +67,9 @@ const EnvSchema = z.object({
   TASK_RETENTION_SECONDS: int(1, 365 * 86_400).default(86_400),
   TASK_RETENTION_COUNT: int(1, 10_000_000).default(100_000),
   TASK_INDEX_MAX_ENTRIES: int(1000, 100_000_000).default(300_000),
+  SSE_MAX_STREAMS_PER_KEY: int(1, 10_000).default(100),
+  SSE_HEARTBEAT_MS: int(1000, 300_000).default(15_000),
+  SSE_MAX_BUFFER_BYTES: int(16_384, 67_108_864).default(1_048_576),
   QUEUE_EVENTS_MAX_LEN: int(0, 10_000_000).default(10_000),
   METRICS_PORT: int(0, 65535).default(0),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(30_000),
@@ -133,6 +136,8 @@ export interface TaskyardConfig {
   readonly retention: { readonly ageSeconds: number; readonly count: number };
   /** The most entries one search index keeps (a role's, or a tenant's, label's or correlation id's within it): the newest tasks. */
   readonly taskIndexMaxEntries: number;
+  /** Live event streams (SSE): open streams per API key and process, the heartbeat, what a slow client may leave unread. */
+  readonly events: { readonly maxStreamsPerKey: number; readonly heartbeatMs: number; readonly maxBufferBytes: number };
   /** Events BullMQ keeps in each queue's stream (about; trimmed approximately). */
   readonly queueEventsMaxLen: number;
   readonly metricsPort: number;
@@ -241,6 +246,7 @@ export function loadConfig(
     bodyLimit: env.BODY_LIMIT,
     retention: Object.freeze({ ageSeconds: env.TASK_RETENTION_SECONDS, count: env.TASK_RETENTION_COUNT }),
     taskIndexMaxEntries: env.TASK_INDEX_MAX_ENTRIES,
+    events: Object.freeze({ maxStreamsPerKey: env.SSE_MAX_STREAMS_PER_KEY, heartbeatMs: env.SSE_HEARTBEAT_MS, maxBufferBytes: env.SSE_MAX_BUFFER_BYTES }),
     queueEventsMaxLen: env.QUEUE_EVENTS_MAX_LEN,
     metricsPort: env.METRICS_PORT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -166,6 +166,16 @@ export {
   type ReplayAccepted,
 } from './dead-letter';
 export {
+  EventStreamQuerySchema,
+  LastEventIdHeadersSchema,
+  StreamEndEventSchema,
+  TaskProgressEventSchema,
+  TaskStateEventSchema,
+  type EventStreamQuery,
+  type TaskProgressEvent,
+  type TaskStateEvent,
+} from './task-events';
+export {
   decodeTaskCursor,
   DEFAULT_TASK_SEARCH_PAGE,
   encodeTaskCursor,

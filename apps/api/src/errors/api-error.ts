@@ -24,6 +24,8 @@ export const API_ERRORS = {
   DEAD_LETTER_INVALID: 422,
   QUEUE_FULL: 429,
   RATE_LIMITED: 429,
+  /** More open event streams (SSE) than SSE_MAX_STREAMS_PER_KEY for one key on one API process. */
+  TOO_MANY_STREAMS: 429,
   INTERNAL: 500,
   REDIS_UNAVAILABLE: 503,
   REDIS_FULL: 503,

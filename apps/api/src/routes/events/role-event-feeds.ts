@@ -1,0 +1,158 @@
+import { QueueEvents } from 'bullmq';
+import type { Logger } from '@taskyard/observability';
+import type { RedisClient, RoleQueues } from '@taskyard/store';
+import { compareStreamIds } from './stream-ids';
+
+/** One entry of a role's BullMQ events stream: its id, the event's name, the job it is about, its fields. */
+export interface RawTaskEvent {
+  id: string;
+  role: string;
+  name: string;
+  jobId: string;
+  fields: Record<string, unknown>;
+}
+
+/** Called with every event of the role, in the stream's order. */
+export type FeedListener = (event: RawTaskEvent) => void;
+
+/** The BullMQ events a live stream follows (an `added` is followed by `waiting` or `delayed`; `stalled` by `waiting`). */
+export const FOLLOWED_EVENTS = ['waiting', 'delayed', 'active', 'progress', 'completed', 'failed', 'removed', 'waiting-children'] as const;
+
+/** Entries one replay reads per call. */
+const REPLAY_PAGE = 500;
+
+interface Feed {
+  events: QueueEvents;
+  connection: RedisClient;
+  listeners: Set<FeedListener>;
+}
+
+/**
+ * The API process's readers of BullMQ's events streams: one QueueEvents (one blocking XREAD
+ * connection) per role that someone follows, however many clients follow it, started with the
+ * first listener and closed with the last. A reader starts at the stream's end as it is when
+ * asked (so an event between a listener's snapshot and the reader's first read is not missed)
+ * and resumes from its own last id after a reconnect. What happened before a listener came,
+ * it reads with replay() (XRANGE over the same stream, which BullMQ trims to QUEUE_EVENTS_MAX_LEN).
+ */
+export class RoleEventFeeds {
+  private readonly feeds = new Map<string, Promise<Feed>>();
+
+  constructor(
+    private readonly deps: {
+      redis: RedisClient;
+      queues: RoleQueues;
+      /** A connection of its own for a reader (it blocks): rides out Redis restarts. */
+      connect: (name: string) => RedisClient;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Calls `listener` with each new event of `role` until the returned function is called. */
+  async listen(role: string, listener: FeedListener): Promise<() => void> {
+    let feed = this.feeds.get(role);
+    if (!feed) {
+      feed = this.open(role);
+      this.feeds.set(role, feed);
+      feed.catch(() => this.feeds.delete(role));
+    }
+    const opened = await feed;
+    opened.listeners.add(listener);
+    return () => {
+      opened.listeners.delete(listener);
+      if (opened.listeners.size === 0 && this.feeds.get(role) === feed) {
+        this.feeds.delete(role);
+        void this.shut(opened);
+      }
+    };
+  }
+
+  /** The id of the newest entry of `role`'s events stream ('0-0' when it has none). */
+  async latestId(role: string): Promise<string> {
+    const [newest] = await this.deps.redis.xrevrange(this.streamKey(role), '+', '-', 'COUNT', 1);
+    return newest?.[0] ?? '0-0';
+  }
+
+  /** The id of the oldest entry it still keeps (undefined when it is empty). */
+  async oldestId(role: string): Promise<string | undefined> {
+    const [oldest] = await this.deps.redis.xrange(this.streamKey(role), '-', '+', 'COUNT', 1);
+    return oldest?.[0];
+  }
+
+  /** Reads every event of `role` after `after` (exclusive, or from `from` inclusive) up to the stream's end, in order. */
+  async replay(role: string, start: { after: string } | { from: string }, each: FeedListener): Promise<string | undefined> {
+    let cursor = 'after' in start ? `(${start.after}` : start.from;
+    let last: string | undefined;
+    for (;;) {
+      const entries = await this.deps.redis.xrange(this.streamKey(role), cursor, '+', 'COUNT', REPLAY_PAGE);
+      for (const [id, flat] of entries) {
+        const fields = fieldsOf(flat);
+        if (typeof fields['event'] === 'string' && typeof fields['jobId'] === 'string') {
+          each({ id, role, name: fields['event'], jobId: fields['jobId'], fields: parsed(fields['event'], fields) });
+        }
+        last = id;
+      }
+      if (entries.length < REPLAY_PAGE) return last;
+      cursor = `(${last!}`;
+    }
+  }
+
+  /** Stops every reader. */
+  async close(): Promise<void> {
+    const feeds = [...this.feeds.values()];
+    this.feeds.clear();
+    await Promise.all(feeds.map(async (feed) => this.shut(await feed.catch(() => undefined))));
+  }
+
+  private async open(role: string): Promise<Feed> {
+    const queue = this.deps.queues.get(role);
+    const lastEventId = await this.latestId(role);
+    const connection = this.deps.connect(`taskyard-api-events:${role}`);
+    connection.on('error', (err) => this.deps.logger.debug({ err, role }, 'events reader connection error'));
+    const events = new QueueEvents(queue.name, { connection, prefix: queue.opts.prefix!, lastEventId, autorun: true });
+    events.on('error', (err) => this.deps.logger.debug({ err, role }, 'events reader error'));
+    const listeners = new Set<FeedListener>();
+    let lastId = lastEventId;
+    // QueueEvents types each event's listener; every followed one has (fields, id).
+    const on = events.on.bind(events) as unknown as (name: string, listener: (fields: Record<string, unknown>, id: string) => void) => void;
+    for (const name of FOLLOWED_EVENTS) {
+      on(name, (fields, id) => {
+        // QueueEvents delivers in stream order; a reader restarted on its own id repeats none.
+        if (compareStreamIds(id, lastId) <= 0 || typeof fields['jobId'] !== 'string') return;
+        lastId = id;
+        const event = { id, role, name, jobId: fields['jobId'], fields };
+        for (const listener of listeners) listener(event);
+      });
+    }
+    await events.waitUntilReady();
+    return { events, connection, listeners };
+  }
+
+  private async shut(feed: Feed | undefined): Promise<void> {
+    if (!feed) return;
+    await feed.events.close().catch(() => undefined);
+    feed.connection.disconnect();
+  }
+
+  private streamKey(role: string): string {
+    return this.deps.queues.get(role).keys.events!;
+  }
+}
+
+function fieldsOf(flat: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let at = 0; at + 1 < flat.length; at += 2) fields[flat[at]!] = flat[at + 1]!;
+  return fields;
+}
+
+/** The fields of an entry read by XRANGE, parsed as QueueEvents parses them. */
+function parsed(event: string, fields: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...fields };
+  try {
+    if (event === 'progress' && fields['data'] !== undefined) out['data'] = JSON.parse(fields['data']);
+    if (event === 'completed' && fields['returnvalue'] !== undefined) out['returnvalue'] = JSON.parse(fields['returnvalue']);
+  } catch {
+    // Not JSON: left as it is.
+  }
+  return out;
+}
