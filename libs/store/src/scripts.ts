@@ -59,6 +59,7 @@ const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardClaimCircuitProbe: { file: 'claim-circuit-probe.lua', keys: 2 },
   taskyardRecordScheduleRun: { file: 'record-schedule-run.lua', keys: 2 },
   taskyardPruneWorkers: { file: 'prune-workers.lua', keys: 2 },
+  taskyardAckBroadcast: { file: 'ack-broadcast.lua', keys: 2 },
 });
 
 /** `redis` with Taskyard's own scripts defined on it. */
