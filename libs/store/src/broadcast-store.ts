@@ -97,12 +97,6 @@ export class BroadcastStore {
     return recorded === 1;
   }
 
-  /** Whether `workerId` has acknowledged each of `ids`. */
-  async acked(ids: readonly string[], workerId: string): Promise<boolean[]> {
-    const answers = await Promise.all(ids.map((id) => this.redis.hexists(this.keys.broadcastAcks(id), workerId)));
-    return answers.map((answer) => answer === 1);
-  }
-
   /** The broadcasts made since `sinceMs` (oldest first, at most `limit`: the oldest of them). */
   async since(sinceMs: number, limit: number): Promise<BroadcastPosition[]> {
     return toPositions(await this.redis.zrangebyscore(this.keys.broadcastIndex, sinceMs, '+inf', 'WITHSCORES', 'LIMIT', 0, limit));
