@@ -80,6 +80,17 @@ function safetyWarnings(logs: LogLine[]): LogLine[] {
   return logs.filter((line) => typeof line['redisSetting'] === 'string');
 }
 
+/** pause-role, set-log-level and resume-role, each acknowledged by the (one) worker; a task of the role runs after the resume. */
+async function broadcastRoundTrip(api: ApiProcess): Promise<void> {
+  for (const body of [{ type: 'pause-role', payload: { role: 'echo' } }, { type: 'set-log-level', payload: { level: 'info' } }, { type: 'resume-role', payload: { role: 'echo' } }]) {
+    const made = await api.client.request('POST', '/v1/broadcasts', { body });
+    expect(made.status, made.text).toBe(202);
+    await waitFor(`the worker to acknowledge ${body.type}`, async () => ((await api.client.request('GET', `/v1/broadcasts/${made.body.id}`)).body?.acks?.length === 1 ? true : undefined));
+  }
+  expect((await api.client.request('GET', '/v1/broadcasts?limit=3')).body.items).toHaveLength(3);
+  await waitForState(api.client, await api.client.submit('echo', { message: 'after the resume' }), 'completed');
+}
+
 function noPermLines(...apps: (ApiProcess | WorkerProcess)[]): LogLine[] {
   return apps.flatMap((app) => app.logs).filter((line) => JSON.stringify(line).includes('NOPERM'));
 }
@@ -217,6 +228,10 @@ describe('the platform as the least-privilege user of infra/redis/taskyard.acl, 
     expect((await api.client.request('DELETE', '/v1/schedules/acl-beat')).status).toBe(204);
   });
 
+  it('pauses and resumes a role by broadcast, sets the log level, and every worker acknowledges', async () => {
+    await broadcastRoundTrip(api);
+  });
+
   it('cannot flush, reconfigure, or reach keys and channels outside its prefix', async () => {
     await expect(asUser.flushall()).rejects.toThrow(/^NOPERM .*'flushall'/);
     await expect(asUser.flushdb()).rejects.toThrow(/^NOPERM .*'flushdb'/);
@@ -281,6 +296,7 @@ describe('the platform as that user, on a Redis Cluster', () => {
     await waitForState(api.client, active, 'active');
     expect((await api.client.request('DELETE', `/v1/tasks/${active}`)).status).toBe(202);
     await waitForState(api.client, active, 'cancelled');
+    await broadcastRoundTrip(api);
 
     expect(noPermLines(api, worker)).toEqual([]);
     expect([...api.stderr, ...worker.stderr]).toEqual([]);

@@ -5,7 +5,7 @@ import { MessageSigner } from '@taskyard/crypto';
 import { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
-import { createRedisConnection, DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, taskIndexLimits, TaskStore, TaskyardKeys, WorkerRegistry, WorkflowRecords, type RedisClient } from '@taskyard/store';
+import { BroadcastStore, createRedisConnection, DeadLetterStore, IdempotencyRecords, RoleQueues, ScheduleStore, taskIndexLimits, TaskStore, TaskyardKeys, WorkerRegistry, WorkflowRecords, type RedisClient } from '@taskyard/store';
 import { frameworkErrorHandler, installErrorHandler } from './errors/error-handler';
 import { ApiKeyRing } from './auth/api-key-ring';
 import { ApiKeysWatcher } from './auth/api-keys-watcher';
@@ -20,6 +20,8 @@ import { BULL_BOARD_PATH, bullBoardRoutes } from './plugins/bull-board';
 import { metricsPlugin } from './plugins/metrics';
 import { securityHeadersPlugin } from './plugins/security-headers';
 import { openApiPlugin } from './plugins/openapi';
+import { Broadcasts } from './routes/broadcasts/broadcasts';
+import { broadcastsRoutes } from './routes/broadcasts/broadcasts.routes';
 import { deadLettersRoutes } from './routes/dead-letters/dead-letters.routes';
 import { documentsRoutes } from './routes/documents/documents.routes';
 import { healthRoutes } from './routes/health/health.routes';
@@ -133,6 +135,8 @@ export async function buildApp({ config, logger, redis, registry }: AppDeps): Pr
       await v1.register(schedulesRoutes, { schedules: new Schedules({ dispatcher, store: scheduleStore, redis, maxPerTenant: config.schedulesMaxPerTenant }) });
       await v1.register(rolesRoutes, { registry, queues, redis, keys, worker: config.worker, workers: workerRegistry });
       await v1.register(workersRoutes, { workers: workerRegistry, redis });
+      const broadcastStore = new BroadcastStore(redis, keys, config.broadcastRetentionMs);
+      await v1.register(broadcastsRoutes, { broadcasts: new Broadcasts({ registry, store: broadcastStore, queues, workers: workerRegistry, signer, redis }) });
       await v1.register(documentsRoutes, { redis, keyPrefix: config.queuePrefix });
       await v1.register(deadLettersRoutes, { store: deadLetters, registry, dispatcher, signer, redis });
     },

@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'taskyard-worker', level: config.logLevel, pretty: config.logPretty });
   if (devKeysFile) logger.warn({ file: devKeysFile }, 'using development keys (set API_KEYS and SIGNING_KEYS in production)');
 
-  const runtime = new WorkerRuntime({ config, logger, registry: effectiveRoles(config, roles) });
+  // A drain broadcast shuts down exactly as SIGTERM does (close-with-grace's own close).
+  const shutdown: { close?: () => void } = {};
+  const runtime = new WorkerRuntime({ config, logger, registry: effectiveRoles(config, roles), onDrain: () => shutdown.close?.() });
   const health = new HealthServer({
     host: config.host,
     port: config.metricsPort,
@@ -24,14 +26,14 @@ async function main(): Promise<void> {
     isReady: () => runtime.isReady(),
   });
 
-  closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
+  shutdown.close = closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err, manual }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
-    else logger.info({ signal }, 'shutting down: finishing active tasks');
+    else logger.info(manual ? { drain: true } : { signal }, 'shutting down: finishing active tasks');
     await runtime.close();
     await health.close();
     logger.info('worker stopped');
     logger.flush();
-  });
+  }).close;
 
   const port = await health.listen();
   logger.info({ metricsPort: port, url: `http://${config.host}:${port}/metrics` }, 'metrics and health server listening');

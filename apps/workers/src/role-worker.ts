@@ -26,6 +26,8 @@ export interface RoleWorkerDeps {
   metrics: WorkerMetrics;
   /** A name for this process in BullMQ (visible in Bull Board's worker list). */
   workerName: string;
+  /** The logger of a role's lines (its level may change at run time: `set-log-level`). */
+  roleLogger: (role: string) => Logger;
   /** The effects ledger: a completed message is not run again, a cancelled one not at all. */
   ledger: EffectsLedger;
   cancellations: Cancellations;
@@ -43,7 +45,7 @@ export interface RoleWorkerDeps {
  */
 export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardWorker {
   const series = deps.metrics.forRole(role.name);
-  const roleLog = deps.logger.child({ role: role.name });
+  const roleLog = deps.roleLogger(role.name);
   const queue = deps.queues.get(role.name);
   const deadLetters = new DeadLetterWriter(role.name, deps.deadLetters, queue, series, roleLog);
   // An isolated role's handler runs in a child process that is killed at the timeout; a batch

@@ -6,6 +6,7 @@ import { Dispatcher } from '@taskyard/dispatch';
 import type { Logger } from '@taskyard/observability';
 import type { RoleRegistry } from '@taskyard/roles';
 import {
+  BroadcastStore,
   createRedisConnection,
   DeadLetterStore,
   enforceRedisSafety,
@@ -19,6 +20,9 @@ import {
   type RedisClient,
 } from '@taskyard/store';
 import { Circuits } from './breaker/circuits';
+import { BroadcastDispatcher, type BroadcastTarget } from './broadcasts/broadcast-dispatcher';
+import { BroadcastListener } from './broadcasts/broadcast-listener';
+import { WorkerLogLevels } from './broadcasts/log-levels';
 import type { TaskyardWorker } from './bullmq-worker';
 import { Cancellations } from './cancellations';
 import { EffectsLedger } from './effects-ledger';
@@ -34,12 +38,14 @@ export interface WorkerRuntimeOptions {
   logger: Logger;
   /** All roles (follow-up tasks may go to roles this process does not run). */
   registry: RoleRegistry;
+  /** Starts the process's graceful shutdown (SIGTERM's), for a `drain` broadcast. */
+  onDrain?: () => void;
 }
 
 /**
  * Everything one worker process runs: one shared Redis connection, one BullMQ Worker per role
- * in ROLES, the schedules' runner, the dispatcher for follow-up tasks, one notifier for every pub/sub channel, and
- * the metrics they report to.
+ * in ROLES, the schedules' runner, the dispatcher for follow-up tasks, one notifier for every pub/sub channel
+ * (cancellations, circuits, broadcasts), and the metrics they report to.
  */
 export class WorkerRuntime {
   readonly metrics: WorkerMetrics;
@@ -80,6 +86,7 @@ export class WorkerRuntime {
     const cancellations = new Cancellations(store.records, keys, logger);
     cancellations.attach(this.notifier);
     const roles = config.roles.map((name) => registry.get(name)!);
+    const logLevels = new WorkerLogLevels(logger, config.logLevel, config.roles);
     this.pools = new RolePools(roles, this.metrics.registry, logger);
     this.circuits = new Circuits({ roles, redis: this.redis, keys, queues: this.queues, logger, registry: this.metrics.registry, replica: workerName });
     this.circuits.attach(this.notifier);
@@ -94,6 +101,7 @@ export class WorkerRuntime {
       logger,
       metrics: this.metrics,
       workerName,
+      roleLogger: (role: string) => logLevels.forRole(role),
       ledger: new EffectsLedger(store.records, config, logger),
       cancellations,
       deadLetters: new DeadLetterStore(this.redis, keys, config.deadLetterTtlMs),
@@ -104,6 +112,32 @@ export class WorkerRuntime {
     this.workers = roles.map((role) => createRoleWorker(role, deps));
     const workerRegistry = new WorkerRegistry(this.redis, keys, config.workerHeartbeatMs, logger);
     this.heartbeat = new WorkerHeartbeat(this.redis, workerRegistry, roles, this.workers, config.workerHeartbeatMs, logger);
+    const broadcasts = new BroadcastStore(this.redis, keys, config.broadcastRetentionMs);
+    const refreshLogLevels = async () => logLevels.apply(await broadcasts.logLevels());
+    const workersByRole = new Map(this.workers.map((worker) => [worker.name, worker]));
+    const target: BroadcastTarget = {
+      workerId: this.heartbeat.id,
+      roles,
+      active: (role) => (role === undefined ? this.workers : [workersByRole.get(role)]).reduce((sum, worker) => sum + (worker?.activeJobIds().length ?? 0), 0),
+      refreshLogLevels,
+      levelOf: (role) => logLevels.levelOf(role),
+      roleLogger: (role) => logLevels.forRole(role),
+      // Once: a drain during a shutdown (a SIGTERM's, another drain's) changes nothing.
+      drain: () => {
+        if (!this.closing) options.onDrain?.();
+      },
+    };
+    new BroadcastListener({
+      store: broadcasts,
+      keys,
+      signer,
+      dispatcher: new BroadcastDispatcher(target, logger),
+      workerId: this.heartbeat.id,
+      logger,
+      refreshLogLevels,
+      retentionMs: config.broadcastRetentionMs,
+      clockSkewMs: config.messageClockSkewMs,
+    }).attach(this.notifier);
   }
 
   /**

@@ -1,15 +1,13 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_WORKFLOW_MAX_DEPTH, DEFAULT_WORKFLOW_MAX_NODES, WORKFLOW_DEPTH_LIMIT, WORKFLOW_NODES_LIMIT } from '@taskyard/contracts';
+import { DEFAULT_WORKFLOW_MAX_DEPTH, DEFAULT_WORKFLOW_MAX_NODES, LOG_LEVELS, WORKFLOW_DEPTH_LIMIT, WORKFLOW_NODES_LIMIT, type LogLevel } from '@taskyard/contracts';
 import { parseNamedSecrets, type NamedSecret } from '@taskyard/crypto';
 import { mergeApiKeys, parseApiKeysVariable, readApiKeysFile, type ApiKey } from './api-keys';
 import { ConfigError } from './config-error';
 import { durationMs } from './duration';
 import { pemCertificatesFile } from './pem-certificates';
 import { parseRoleOverrides, type RoleOverrides } from './role-overrides';
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -81,6 +79,8 @@ const EnvSchema = z.object({
   MESSAGE_TIMEOUT: durationMs('s', 1, 86_400_000).default(30_000),
   DEAD_LETTER_TTL: durationMs('s', 1000, 365 * 86_400_000).default(7 * 86_400_000),
   IDEMPOTENCY_TTL: durationMs('s', 1000, 30 * 86_400_000).default(86_400_000),
+  /** How long a broadcast (POST /v1/broadcasts) and its acknowledgements are kept; also how far back a reconnecting worker catches up. */
+  BROADCAST_RETENTION: durationMs('s', 60_000, 30 * 86_400_000).default(86_400_000),
   /** The most tasks one workflow (POST /v1/workflows) or one run-time fan-out (ctx.fanOut) holds, and how deep a workflow nests. */
   WORKFLOW_MAX_NODES: int(1, WORKFLOW_NODES_LIMIT).default(DEFAULT_WORKFLOW_MAX_NODES),
   WORKFLOW_MAX_DEPTH: int(1, WORKFLOW_DEPTH_LIMIT).default(DEFAULT_WORKFLOW_MAX_DEPTH),
@@ -102,7 +102,8 @@ const EnvSchema = z.object({
   BUILT_IN_ROLES: z.string().default('all'),
 });
 
-export type LogLevel = (typeof LOG_LEVELS)[number];
+/** pino's levels (defined with the broadcasts that set them at run time). */
+export type { LogLevel };
 
 export interface TaskyardConfig {
   readonly env: 'development' | 'production' | 'test';
@@ -150,6 +151,8 @@ export interface TaskyardConfig {
   readonly messageTimeoutMs: number;
   readonly deadLetterTtlMs: number;
   readonly idempotencyTtlMs: number;
+  /** BROADCAST_RETENTION: how long a broadcast and its acknowledgements are kept. */
+  readonly broadcastRetentionMs: number;
   /** WORKFLOW_MAX_NODES / WORKFLOW_MAX_DEPTH: the size of a workflow or a run-time fan-out. */
   readonly workflow: { readonly maxNodes: number; readonly maxDepth: number };
   readonly schedulesMaxPerTenant: number;
@@ -259,6 +262,7 @@ export function loadConfig(
     messageTimeoutMs: env.MESSAGE_TIMEOUT,
     deadLetterTtlMs: env.DEAD_LETTER_TTL,
     idempotencyTtlMs: env.IDEMPOTENCY_TTL,
+    broadcastRetentionMs: env.BROADCAST_RETENTION,
     workflow: Object.freeze({ maxNodes: env.WORKFLOW_MAX_NODES, maxDepth: env.WORKFLOW_MAX_DEPTH }),
     schedulesMaxPerTenant: env.SCHEDULES_MAX_PER_TENANT,
     workerHeartbeatMs: env.WORKER_HEARTBEAT_MS,

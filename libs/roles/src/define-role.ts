@@ -6,6 +6,7 @@ import {
   type RoleSettings,
   type TaskMessage,
 } from '@taskyard/contracts';
+import { broadcastHandlerProblems, type AnyBroadcastHandlers, type BroadcastHandlers } from './broadcasts';
 import type { HandlerOutcome } from './outcomes';
 import { poolProblems, type AnyPoolSpec } from './pools';
 import type { TaskContext } from './task-context';
@@ -43,6 +44,8 @@ export interface RoleDefinition<N extends string = string, I extends z.ZodType =
   readonly handleBatch: BatchHandler<z.output<I>, z.input<O>> | undefined;
   /** Pooled resources its handlers borrow with `ctx.use(name, fn)`, by name. */
   readonly pools: Readonly<Record<string, AnyPoolSpec>>;
+  /** Its handlers of broadcast types of its own (POST /v1/broadcasts), by type: run once per worker process that runs the role. */
+  readonly onBroadcast: AnyBroadcastHandlers;
 }
 
 /** Any role, whatever its name and schemas. */
@@ -66,12 +69,20 @@ export type RoleSpecHandler<I extends z.ZodType, O extends z.ZodType> =
   | { handleBatch: BatchHandler<z.output<I>, z.input<O>>; batch: { size: number; maxWaitMs: number }; handler?: never };
 
 /**
+ * Broadcast types a role handles (POST /v1/broadcasts): each with its payload's schema and a
+ * handler typed by it, e.g. `{ 'cache.flush': { payload: z.object({ prefix: z.string() }), handle: (p) => … } }`.
+ */
+export interface RoleSpecBroadcasts<B> {
+  onBroadcast?: BroadcastHandlers<B>;
+}
+
+/**
  * Declares a role once, for both apps: the API validates payloads with `input`, the worker
  * runs `handler` with the settings. Bad settings throw here, naming the role. The name stays a
  * literal type, so a registry of roles knows each one's schemas.
  */
-export function defineRole<const N extends string, I extends z.ZodType, O extends z.ZodType = z.ZodUnknown>(
-  spec: RoleSpec<N, I, O> & RoleSpecHandler<I, O>,
+export function defineRole<const N extends string, I extends z.ZodType, O extends z.ZodType = z.ZodUnknown, B = Record<never, never>>(
+  spec: RoleSpec<N, I, O> & RoleSpecHandler<I, O> & RoleSpecBroadcasts<B>,
 ): RoleDefinition<N, I, O> {
   const name = RoleNameSchema.safeParse(spec.name);
   if (!name.success) throw new Error(`role "${spec.name}": ${name.error.issues[0]?.message ?? 'invalid name'}`);
@@ -98,6 +109,7 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
   // An isolated role's handler runs in child processes that each would hold a pool of their own.
   if (spec.isolated && Object.keys(spec.pools ?? {}).length > 0) problems.push('pools: an isolated role cannot declare pools');
   problems.push(...batchProblems(spec));
+  problems.push(...broadcastHandlerProblems(spec.onBroadcast ?? {}));
   if (!settings.success || problems.length > 0) {
     throw new Error(`role "${spec.name}" has invalid settings: ${problems.join('; ')}`);
   }
@@ -112,6 +124,7 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
     handler: handleBatch ? batchOfOne(handleBatch) : spec.handler!,
     handleBatch,
     pools: Object.freeze({ ...spec.pools }),
+    onBroadcast: Object.freeze({ ...(spec.onBroadcast as AnyBroadcastHandlers | undefined) }),
   });
 }
 

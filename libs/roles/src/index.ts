@@ -12,7 +12,18 @@ export {
   type RoleDefinition,
   type RoleHandler,
   type RoleSpec,
+  type RoleSpecBroadcasts,
 } from './define-role';
+export {
+  broadcastHandlerProblems,
+  checkBroadcast,
+  type AnyBroadcastHandlers,
+  type BroadcastContext,
+  type BroadcastHandler,
+  type BroadcastHandlers,
+  type BroadcastIssue,
+  type CheckedBroadcast,
+} from './broadcasts';
 export { RoleRegistry } from './role-registry';
 export { child, toWorkflowNodes, type ChildNode, type ChildOutcome, type OutputOf, type PayloadOf, type Published, type SendOptions, type TaskContext, type TopicPayloadOf } from './task-context';
 export { cancel, fanOut, MAX_SNOOZES, outcomeOf, parseRetryAfter, snooze, type HandlerOutcome, type Outcome } from './outcomes';

@@ -37,3 +37,4 @@ export { WorkflowRecords } from './workflow-records';
 export { CircuitStore, readCircuitStates, readSharedCircuits, type CircuitStoreOptions, type ProbeClaim } from './circuit-store';
 export { FIRE_JOB_NAME, ScheduleStore, type FireJobData } from './schedule-store';
 export { MISSED_HEARTBEATS, WorkerRegistry, type DepartureLog } from './worker-registry';
+export { BroadcastStore, decodeBroadcastCursor, encodeBroadcastCursor, type BroadcastPage, type BroadcastPosition } from './broadcast-store';

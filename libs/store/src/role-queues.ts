@@ -259,6 +259,23 @@ export class RoleQueues {
   }
 
   /**
+   * Pauses `role` everywhere (BullMQ's Queue.pause: the queue's state in Redis): no worker takes
+   * its jobs, one that starts later neither; running tasks go on. Bull Board shows it.
+   */
+  async pause(role: string): Promise<void> {
+    await this.get(role).pause();
+  }
+
+  /** Resumes a paused role (BullMQ's Queue.resume); a no-op for one that runs. */
+  async resume(role: string): Promise<void> {
+    await this.get(role).resume();
+  }
+
+  async isPaused(role: string): Promise<boolean> {
+    return this.get(role).isPaused();
+  }
+
+  /**
    * The BullMQ keys the task store's read script takes for task `taskId` of `role`, in its KEYS
    * order: the job hash and log, then the state sets BullMQ's getState checks.
    */

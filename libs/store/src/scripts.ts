@@ -70,6 +70,7 @@ const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardPruneWorkers: { file: 'prune-workers.lua', keys: 2 },
   taskyardIndexTask: { file: 'index-task.lua', keys: undefined },
   taskyardSearchTasks: { file: 'search-tasks.lua', keys: 6 },
+  taskyardAckBroadcast: { file: 'ack-broadcast.lua', keys: 2 },
 });
 
 /** `redis` with Taskyard's own scripts defined on it. */

@@ -151,6 +151,31 @@ export class TaskyardKeys {
     return `${this.prefix}{~workers}:~workers-seen`;
   }
 
+  /** The one hash slot of everything broadcasts keep (records, acknowledgements, index, log levels): `<prefix>{~broadcasts}`. */
+  get broadcastsSpace(): string {
+    return `${this.prefix}{~broadcasts}`;
+  }
+
+  /** A broadcast (a string: the JSON, signed BroadcastRecord), expiring after BROADCAST_RETENTION. */
+  broadcast(id: string): string {
+    return `${this.broadcastsSpace}:~broadcast:${id}`;
+  }
+
+  /** A broadcast's acknowledgements (a hash: worker id -> JSON ack), expiring with the broadcast. */
+  broadcastAcks(id: string): string {
+    return `${this.broadcastsSpace}:~broadcast-acks:${id}`;
+  }
+
+  /** Every broadcast's id, in a sorted set by creation time (ms), pruned to the retention as it is written. */
+  get broadcastIndex(): string {
+    return `${this.broadcastsSpace}:~broadcast-index`;
+  }
+
+  /** The log levels `set-log-level` stored (a hash: `*` -> the deployment's, `<role>` -> a role's), read by every starting worker. */
+  get logLevels(): string {
+    return `${this.broadcastsSpace}:~log-levels`;
+  }
+
   /** Namespace of the per-API-key request counters. */
   get rateLimitNamespace(): string {
     return `${this.prefix}:~rate:`;
@@ -164,6 +189,11 @@ export class TaskyardKeys {
   /** Pub/sub: circuit breaker transitions, so every replica follows the one that saw them. */
   get breakerChannel(): string {
     return `${this.prefix}:~breaker-events`;
+  }
+
+  /** Pub/sub: the id of every new broadcast (its record is read from Redis; a reconnecting worker catches up from the index). */
+  get broadcastChannel(): string {
+    return `${this.prefix}:~broadcasts`;
   }
 
   /** The role a task id names; throws for anything else (callers check ids from outside with roleOfTaskId first). */

@@ -7,6 +7,8 @@ import { DISPATCH_FAILURES, QUEUE_FULL_RETRY_AFTER_SECONDS, type DispatchError, 
 export const API_ERRORS = {
   VALIDATION_FAILED: 400,
   INVALID_JSON: 400,
+  /** POST /v1/broadcasts of a type that is not built in and that no role handles. */
+  UNKNOWN_BROADCAST_TYPE: 400,
   UNAUTHORIZED: 401,
   /** The API key may not send tasks to that role (the role's acceptFrom). */
   FORBIDDEN: 403,
