@@ -59,6 +59,8 @@ const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardClaimCircuitProbe: { file: 'claim-circuit-probe.lua', keys: 2 },
   taskyardRecordScheduleRun: { file: 'record-schedule-run.lua', keys: 2 },
   taskyardPruneWorkers: { file: 'prune-workers.lua', keys: 2 },
+  taskyardReserveFairTurns: { file: 'reserve-fair-turns.lua', keys: 2 },
+  taskyardClaimTenantSlot: { file: 'claim-tenant-slot.lua', keys: 2 },
 });
 
 /** `redis` with Taskyard's own scripts defined on it. */
