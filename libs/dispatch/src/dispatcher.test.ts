@@ -259,6 +259,22 @@ describe('the dispatcher: a fair role’s turns', () => {
     expect(await priorityOf(flood[0]!.message.id)).toBe(1);
   });
 
+  it("gives a workflow's nodes of a fair role their turns too, the plain ones none", async () => {
+    const origin = as('initech') as Origin & { kind: 'api' };
+    const root = fairDispatcher.prepareWorkflow(origin, 'wf_00000000-0000-4000-8000-000000000001', {
+      role: 'plain',
+      payload: {},
+      children: [{ role: 'shared', payload: {} }, { role: 'shared', payload: {}, children: [{ role: 'shared', payload: {} }] }],
+    });
+    await fairDispatcher.enqueueWorkflow(root);
+    const [first, second] = root.children;
+    expect(await priorityOf(root.message.id)).toBeUndefined();
+    const priorities = await Promise.all([first!, second!, second!.children[0]!].map(({ message }) => priorityOf(message.id)));
+    // One tenant's three nodes, in the tree's order: three consecutive turns.
+    expect(priorities).toEqual([priorities[0], priorities[0]! + 1, priorities[0]! + 2]);
+    expect(priorities[0]).toBeGreaterThanOrEqual(1);
+  });
+
   it("refuses a task's own priority for a fair role (INVALID naming the field); other roles take it", () => {
     expect(refusal(() => fairDispatcher.prepare(as('acme'), [{ role: 'plain', payload: {} }, { role: 'shared', payload: {}, options: { priority: 3 } }], { batch: true }))).toMatchObject({
       code: 'INVALID',
