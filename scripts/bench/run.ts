@@ -21,6 +21,7 @@ import { RawSide, TaskyardSide } from './lib/sides';
 import { batchRole } from './scenarios/batch-role';
 import { batchSubmit } from './scenarios/batch-submit';
 import { e2eLatency } from './scenarios/e2e-latency';
+import { fairRole } from './scenarios/fair-role';
 import { httpSubmit } from './scenarios/http-submit';
 import { memorySoak } from './scenarios/memory-soak';
 import { redisCost } from './scenarios/redis-cost';
@@ -28,7 +29,7 @@ import { taskRead } from './scenarios/task-read';
 import { workerThroughput } from './scenarios/worker-throughput';
 
 /** In order: redis-cost reads what http-submit and worker-throughput measured. */
-const SCENARIOS: readonly Scenario[] = [httpSubmit, batchSubmit, workerThroughput, e2eLatency, redisCost, memorySoak, taskRead, batchRole];
+const SCENARIOS: readonly Scenario[] = [httpSubmit, batchSubmit, workerThroughput, e2eLatency, redisCost, memorySoak, taskRead, batchRole, fairRole];
 
 const FULL: ScenarioSizes = {
   pairs: 3,

@@ -23,8 +23,8 @@ import { waitForState } from './helpers';
  */
 const TEMPLATE = resolve(__dirname, '../../infra/redis/taskyard.acl');
 const TEMPLATE_PASSWORD = '>CHANGE-ME-TO-A-LONG-RANDOM-PASSWORD';
-const ROLE_MODULES = ['dead-letters.cjs', 'topics.cjs'].map((file) => resolve(__dirname, '../fixtures/roles', file)).join(',');
-const ROLES = 'echo,docs.ingest,docs.analyze,docs.store,dl-flaky,audit,notify';
+const ROLE_MODULES = ['dead-letters.cjs', 'topics.cjs', 'fair.cjs'].map((file) => resolve(__dirname, '../fixtures/roles', file)).join(',');
+const ROLES = 'echo,docs.ingest,docs.analyze,docs.store,dl-flaky,audit,notify,fair-limited';
 /** The name of the test's own connections as that user, so the ACL log tells them from the platform's. */
 const PROBE = 'acl-probe';
 
@@ -232,6 +232,14 @@ describe('the platform as the least-privilege user of infra/redis/taskyard.acl, 
     await broadcastRoundTrip(api);
   });
 
+  it("gives a fair role's tenants their turns and holds each to its limit", async () => {
+    const tasks = ['acme', 'acme', 'acme', 'globex'].map((tenant, n) => ({ role: 'fair-limited', payload: { n, workMs: 100 }, metadata: { tenant } }));
+    const batch = await api.client.request('POST', '/v1/tasks/batch', { body: { tasks } });
+    expect(batch.status, batch.text).toBe(202);
+    const done = await Promise.all((batch.body.tasks as { id: string }[]).map((task) => waitForState(api.client, task.id, 'completed')));
+    expect(done.map((task) => task.result)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
   it('cannot flush, reconfigure, or reach keys and channels outside its prefix', async () => {
     await expect(asUser.flushall()).rejects.toThrow(/^NOPERM .*'flushall'/);
     await expect(asUser.flushdb()).rejects.toThrow(/^NOPERM .*'flushdb'/);
@@ -272,7 +280,7 @@ describe('the platform as that user, on a Redis Cluster', () => {
     cluster = new RedisCluster(3, { password: adminPassword, aclFile });
     await cluster.start();
     // REDIS_URL gives every node's credentials; its host is not used.
-    const env = platformEnv({ REDIS_CLUSTER_NODES: cluster.seeds, REDIS_URL: `redis://taskyard:${password}@not-used.invalid:1`, ROLES: 'echo,audit,notify' });
+    const env = platformEnv({ REDIS_CLUSTER_NODES: cluster.seeds, REDIS_URL: `redis://taskyard:${password}@not-used.invalid:1`, ROLES: 'echo,audit,notify,fair-limited' });
     api = new ApiProcess(env).launch();
     worker = new WorkerProcess(env).launch();
     await Promise.all([api.waitUntilListening(), worker.waitUntilStarted()]);
@@ -297,6 +305,9 @@ describe('the platform as that user, on a Redis Cluster', () => {
     expect((await api.client.request('DELETE', `/v1/tasks/${active}`)).status).toBe(202);
     await waitForState(api.client, active, 'cancelled');
     await broadcastRoundTrip(api);
+    const fair = await api.client.request('POST', '/v1/tasks/batch', { body: { tasks: ['acme', 'acme', 'acme'].map((tenant, n) => ({ role: 'fair-limited', payload: { n, workMs: 50 }, metadata: { tenant } })) } });
+    expect(fair.status, fair.text).toBe(202);
+    await Promise.all((fair.body.tasks as { id: string }[]).map((task) => waitForState(api.client, task.id, 'completed')));
 
     expect(noPermLines(api, worker)).toEqual([]);
     expect([...api.stderr, ...worker.stderr]).toEqual([]);

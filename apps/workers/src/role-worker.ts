@@ -4,7 +4,16 @@ import type { TaskyardConfig } from '@taskyard/config';
 import type { MessageSigner } from '@taskyard/crypto';
 import type { Logger } from '@taskyard/observability';
 import type { AnyRole, RoleHandler } from '@taskyard/roles';
-import { isRedisUnavailableError, taskyardBackoffDelay, TASKYARD_BACKOFF, type DeadLetterStore, type RedisClient, type RoleQueues } from '@taskyard/store';
+import {
+  isRedisUnavailableError,
+  taskyardBackoffDelay,
+  TASKYARD_BACKOFF,
+  TenantSlots,
+  type DeadLetterStore,
+  type RedisClient,
+  type RoleQueues,
+  type TaskyardKeys,
+} from '@taskyard/store';
 import type { Circuits } from './breaker/circuits';
 import { CIRCUIT_ONLY_LIMITER } from './breaker/hand-back';
 import { BatchCollector } from './batch/batch-collector';
@@ -20,6 +29,7 @@ import type { WorkerMetrics } from './worker-metrics';
 export interface RoleWorkerDeps {
   config: TaskyardConfig;
   redis: RedisClient;
+  keys: TaskyardKeys;
   queues: RoleQueues;
   signer: MessageSigner;
   logger: Logger;
@@ -68,6 +78,8 @@ export function createRoleWorker(role: AnyRole, deps: RoleWorkerDeps): TaskyardW
     circuit: deps.circuits.guard(role.name),
     maxAgeMs: maxMessageAgeMs(role, deps.config.worker),
     clockSkewMs: deps.config.messageClockSkewMs,
+    // A slot outlives any attempt (its timeout, plus a lock's length): a killed worker's frees by itself.
+    ...(role.fair ? { tenantSlots: new TenantSlots(deps.redis, deps.keys, role.name, role.fair, role.timeoutMs + deps.config.worker.lockDurationMs) } : {}),
   });
   const worker = new TaskyardWorker(queue.name, processor, {
     connection: deps.redis,

@@ -24,7 +24,7 @@ export class WorkerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'taskyard_worker_' });
     this.processed = new Counter({
       name: METRIC.tasksProcessed,
-      help: 'Task attempts finished, by role and outcome (completed, failed, retried, cancelled, snoozed)',
+      help: 'Task attempts finished, by role and outcome (completed, failed, retried, cancelled, snoozed, deferred: a fair role\'s tenant at its limit)',
       labelNames: ['role', 'outcome'],
       registers: [this.registry],
     });
@@ -89,6 +89,7 @@ export class WorkerMetrics {
         retried: this.processed.labels(role, 'retried'),
         cancelled: this.processed.labels(role, 'cancelled'),
         snoozed: this.processed.labels(role, 'snoozed'),
+        deferred: this.processed.labels(role, 'deferred'),
         duplicatesSkipped: this.duplicatesSkipped.labels(role),
         duration: this.duration.labels(role),
         active: this.active.labels(role),
@@ -98,7 +99,7 @@ export class WorkerMetrics {
       };
       // labels() alone does not create a series: without these a counter stays absent until
       // its first increment, and rate()/increase() miss that increment.
-      for (const counter of [series.completed, series.failed, series.retried, series.stalled, series.deadLettered, series.cancelled, series.snoozed, series.duplicatesSkipped]) counter.inc(0);
+      for (const counter of [series.completed, series.failed, series.retried, series.stalled, series.deadLettered, series.cancelled, series.snoozed, series.deferred, series.duplicatesSkipped]) counter.inc(0);
       series.active.set(0);
       this.duration.zero({ role });
       this.perRole.set(role, series);
@@ -115,6 +116,8 @@ export interface RoleSeries {
   readonly cancelled: ReturnType<Counter<'role' | 'outcome'>['labels']>;
   /** Attempts that snoozed (ran again later without spending an attempt). */
   readonly snoozed: ReturnType<Counter<'role' | 'outcome'>['labels']>;
+  /** Deliveries a fair role's tenant limit sent back to the queue before the handler ran (no attempt spent). */
+  readonly deferred: ReturnType<Counter<'role' | 'outcome'>['labels']>;
   readonly duplicatesSkipped: ReturnType<Counter<'role'>['labels']>;
   readonly duration: ReturnType<Histogram<'role'>['labels']>;
   readonly active: ReturnType<Gauge<'role'>['labels']>;

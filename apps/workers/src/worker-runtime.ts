@@ -96,6 +96,7 @@ export class WorkerRuntime {
     const deps = {
       config,
       redis: this.redis,
+      keys,
       queues: this.queues,
       signer,
       logger,

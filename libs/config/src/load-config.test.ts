@@ -70,6 +70,9 @@ describe('loadConfig', () => {
   it('reads per-role overrides (ROLE_<ROLE>_<SETTING>) and refuses bad ones', () => {
     const config = loadConfig({ ...keys, ROLE_ECHO_CONCURRENCY: '20', ROLE_DOCS_INGEST_BACKOFF_JITTER: '0.5' }, { knownRoles });
     expect(config.roleOverrides).toEqual({ echo: { concurrency: 20 }, 'docs.ingest': { backoffJitter: 0.5 } });
+    const fair = loadConfig({ ...keys, ROLE_ECHO_TENANT_CONCURRENCY: '4', ROLE_ECHO_TENANT_RATE_MAX: '50', ROLE_ECHO_TENANT_RATE_DURATION_MS: '1000' }, { knownRoles });
+    expect(fair.roleOverrides).toEqual({ echo: { tenantConcurrency: 4, tenantRateMax: 50, tenantRateDurationMs: 1000 } });
+    expect(problemsOf({ ...keys, ROLE_ECHO_TENANT_CONCURRENCY: '0' })).toEqual(['ROLE_ECHO_TENANT_CONCURRENCY: expected an integer from 1 to 100000, got "0"']);
     expect(problemsOf({ ...keys, ROLE_ECHO_CONCURRENCY: '1.5', ROLE_NOPE_ATTEMPTS: '2', ROLE_ECHO_COLOUR: 'red' })).toHaveLength(3);
   });
 });

@@ -93,6 +93,8 @@ export {
   retryWindowMs,
   DEFAULT_TIMEOUT_MS,
   RateLimitSchema,
+  FairSchema,
+  type Fair,
   ROLE_LIST_SETTINGS,
   ROLE_SETTING_BOUNDS,
   ROLE_SETTING_OVERRIDES,

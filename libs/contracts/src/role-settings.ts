@@ -48,6 +48,11 @@ export const ROLE_SETTING_BOUNDS = {
   batchSize: int(1, 1000),
   /** ...collected for at most this long after the first arrived. */
   batchMaxWaitMs: int(0, 60_000),
+  /** A fair role: at most this many of one tenant's tasks run at once, across every replica. */
+  tenantConcurrency: int(1, 100_000),
+  /** A fair role: at most `tenantRateMax` of one tenant's tasks start per `tenantRateDurationMs`, across every replica. */
+  tenantRateMax: int(1, 1_000_000),
+  tenantRateDurationMs: int(1, DAY_MS),
 } as const;
 
 export type NumericRoleSetting = keyof typeof ROLE_SETTING_BOUNDS;
@@ -113,6 +118,22 @@ export const BatchSchema = z
   })
   .strict();
 
+/**
+ * A fair role's turns (see `fair` in defineRole): its tasks are ordered so that every tenant
+ * with waiting tasks gets its turn, with optional limits per tenant (tasks without a tenant
+ * count as one tenant of their own).
+ */
+export const FairSchema = z
+  .object({
+    /** At most this many of one tenant's tasks run at once (across every replica). */
+    tenantConcurrency: ROLE_SETTING_BOUNDS.tenantConcurrency.optional(),
+    /** At most `max` of one tenant's tasks start per `durationMs` (across every replica). */
+    tenantRate: z.object({ max: ROLE_SETTING_BOUNDS.tenantRateMax, durationMs: ROLE_SETTING_BOUNDS.tenantRateDurationMs }).strict().optional(),
+  })
+  .strict();
+
+export type Fair = z.infer<typeof FairSchema>;
+
 /** Used for the settings a ROLE_<ROLE>_BREAKER_* variable does not give, when the role declared no breaker. */
 export const DEFAULT_BREAKER: Breaker = Object.freeze({
   errorThresholdPercentage: 50,
@@ -137,6 +158,8 @@ export const RoleSettingsSchema = z
     isolated: z.boolean(),
     /** A batch role: its handler takes up to `size` messages at once (see defineRole's handleBatch). */
     batch: BatchSchema.optional(),
+    /** A fair role: tenants with waiting tasks take turns (see FairSchema); absent: one queue in order of arrival. */
+    fair: FairSchema.optional(),
     maxAttempts: ROLE_SETTING_BOUNDS.maxAttempts,
     maxDelayMs: ROLE_SETTING_BOUNDS.maxDelayMs,
     /** Undefined: derived (maxMessageAgeMs). */
@@ -206,6 +229,8 @@ export function applyRoleOverride(settings: RoleSettings, override: RoleSettings
     isolated: settings.isolated,
     // Only a batch role batches: the override tunes it, it cannot make a handler take batches.
     ...(settings.batch ? { batch: { size: override.batchSize ?? settings.batch.size, maxWaitMs: override.batchMaxWaitMs ?? settings.batch.maxWaitMs } } : {}),
+    // Only a fair role takes turns (its API and workers must agree): the overrides tune its limits.
+    ...(settings.fair ? { fair: fairWithOverride(settings.fair, override) } : {}),
     ...(acceptFrom ? { acceptFrom } : {}),
     ...(topics ? { topics } : {}),
     ...(maxQueueDepth !== undefined ? { maxQueueDepth } : {}),
@@ -227,6 +252,20 @@ export function applyRoleOverride(settings: RoleSettings, override: RoleSettings
     ...(rateLimitMax !== undefined || rateLimitDuration !== undefined
       ? { rateLimit: { max: rateLimitMax ?? 1, duration: rateLimitDuration ?? 1000 } }
       : {}),
+  };
+}
+
+/**
+ * A fair role's limits with ROLE_<ROLE>_TENANT_* applied; a rate override gives a role without
+ * a rate one (1 task per second for the part not named), as the role rate limit does.
+ */
+function fairWithOverride(fair: Fair, override: RoleSettingsOverride): Fair {
+  const tenantConcurrency = override.tenantConcurrency ?? fair.tenantConcurrency;
+  const max = override.tenantRateMax ?? fair.tenantRate?.max;
+  const durationMs = override.tenantRateDurationMs ?? fair.tenantRate?.durationMs;
+  return {
+    ...(tenantConcurrency !== undefined ? { tenantConcurrency } : {}),
+    ...(max !== undefined || durationMs !== undefined ? { tenantRate: { max: max ?? 1, durationMs: durationMs ?? 1000 } } : {}),
   };
 }
 

@@ -235,3 +235,53 @@ describe('the dispatcher: enqueueing', () => {
     expect(enqueued).toEqual([]);
   });
 });
+
+describe('the dispatcher: a fair role’s turns', () => {
+  const fairRoles = new RoleRegistry([
+    defineRole({ name: 'shared', description: 'd', input: z.unknown(), fair: true, handler }),
+    defineRole({ name: 'plain', description: 'd', input: z.unknown(), handler }),
+  ]);
+  const fairQueues = new RoleQueues(redis, keys, fairRoles.names());
+  const fairDispatcher = new Dispatcher({ registry: fairRoles, store: new TaskStore(redis, keys, fairQueues, { windowMsOf: () => 600_000, maxEntries: 10_000 }), signer, config: { retention: { ageSeconds: 600, count: 1000 }, workflow: { maxNodes: 100, maxDepth: 5 } } });
+  const as = (tenant: string): Origin => ({ kind: 'api', principal: principal(`${tenant}-key`, ['tasks:submit'], tenant) });
+  const priorityOf = async (id: string) => (await fairQueues.get(roleOfTaskId(id)!).getJob(id))!.opts.priority;
+  afterAll(() => fairQueues.close());
+
+  it("adds a fair role's tasks with their tenants' turns as priorities; other roles' tasks as they are", async () => {
+    const flood = await fairDispatcher.dispatch(as('acme'), Array.from({ length: 5 }, () => ({ role: 'shared', payload: {} })));
+    const [late, plain] = await fairDispatcher.dispatch(as('globex'), [{ role: 'shared', payload: {} }, { role: 'plain', payload: {} }]);
+    expect(await Promise.all(flood.map(({ message }) => priorityOf(message.id)))).toEqual([1, 2, 3, 4, 5]);
+    // globex came while acme's first task was the front: its turn is the next one.
+    expect(await priorityOf(late!.message.id)).toBe(2);
+    expect(await priorityOf(plain!.message.id)).toBeUndefined();
+    // The jobs as prepared are left alone (an Idempotency-Key record keeps them), and a re-add takes a turn too.
+    expect(flood[0]!.options.priority).toBeUndefined();
+    await fairDispatcher.redrive([flood[0]!]);
+    expect(await priorityOf(flood[0]!.message.id)).toBe(1);
+  });
+
+  it("gives a workflow's nodes of a fair role their turns too, the plain ones none", async () => {
+    const origin = as('initech') as Origin & { kind: 'api' };
+    const root = fairDispatcher.prepareWorkflow(origin, 'wf_00000000-0000-4000-8000-000000000001', {
+      role: 'plain',
+      payload: {},
+      children: [{ role: 'shared', payload: {} }, { role: 'shared', payload: {}, children: [{ role: 'shared', payload: {} }] }],
+    });
+    await fairDispatcher.enqueueWorkflow(root);
+    const [first, second] = root.children;
+    expect(await priorityOf(root.message.id)).toBeUndefined();
+    const priorities = await Promise.all([first!, second!, second!.children[0]!].map(({ message }) => priorityOf(message.id)));
+    // One tenant's three nodes, in the tree's order: three consecutive turns.
+    expect(priorities).toEqual([priorities[0], priorities[0]! + 1, priorities[0]! + 2]);
+    expect(priorities[0]).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refuses a task's own priority for a fair role (INVALID naming the field); other roles take it", () => {
+    expect(refusal(() => fairDispatcher.prepare(as('acme'), [{ role: 'plain', payload: {} }, { role: 'shared', payload: {}, options: { priority: 3 } }], { batch: true }))).toMatchObject({
+      code: 'INVALID',
+      message: expect.stringMatching(/task 1: .*options\.priority: role "shared" is fair: its tasks take their tenant's turn/),
+      details: [{ index: 1, field: 'tasks.1.options.priority' }],
+    });
+    expect(fairDispatcher.prepare(as('acme'), [{ role: 'plain', payload: {}, options: { priority: 3 } }])[0]!.options.priority).toBe(3);
+  });
+});

@@ -3,6 +3,7 @@ import type { TaskyardConfig } from '@taskyard/config';
 import type { MessageSigner } from '@taskyard/crypto';
 import type { RoleRegistry } from '@taskyard/roles';
 import { slotFamilyOf, type Added, type QueuedJob, type TaskStore } from '@taskyard/store';
+import { FairOrder } from './fair-order';
 import { MessagePreparer, type DispatchRequest, type PreparedTask } from './message-preparer';
 import type { Origin } from './origin';
 import { QueueDepthGuard } from './queue-depth-guard';
@@ -26,7 +27,8 @@ export interface DispatcherDeps {
  * dead-letter replay — comes here, and every message goes through the same steps:
  *
  *   resolve the role → check access (its acceptFrom) → validate the payload (depth, schema) →
- *   make or derive the message and sign it → job options → admit (maxQueueDepth) → enqueue.
+ *   make or derive the message and sign it → job options → admit (maxQueueDepth) →
+ *   a fair role's turns (its tasks' priorities, see FairOrder) → enqueue.
  *
  * Everything a request carries is checked before anything is enqueued, and a refusal is a
  * DispatchError (UNKNOWN_ROLE, UNKNOWN_TOPIC, FORBIDDEN, INVALID, QUEUE_FULL) that each edge maps
@@ -37,9 +39,11 @@ export class Dispatcher {
   private readonly depthGuard: QueueDepthGuard;
   private readonly preparer: MessagePreparer;
   private readonly workflows: WorkflowPreparer;
+  private readonly fairOrder: FairOrder;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.depthGuard = new QueueDepthGuard(deps.store.queues, deps.registry);
+    this.fairOrder = new FairOrder(deps.store.turns, deps.registry);
     this.preparer = new MessagePreparer(deps);
     this.workflows = new WorkflowPreparer(this.preparer, deps.config.workflow);
   }
@@ -66,7 +70,8 @@ export class Dispatcher {
   /** Admits and adds a prepared workflow, all its tasks or none (BullMQ's FlowProducer). */
   async enqueueWorkflow(root: PreparedNode): Promise<void> {
     await this.admit([...walk([root])]);
-    await this.deps.store.enqueueFlow(root);
+    const [ordered] = await this.fairOrder.orderTree([root]);
+    await this.deps.store.enqueueFlow(ordered!);
     this.deps.onEnqueued?.(countNodesByRole([root]));
   }
 
@@ -79,7 +84,7 @@ export class Dispatcher {
     const prepared = this.workflows.prepareChildren({ origin }, children, wave);
     if (this.deps.store.queues.slotBound) this.workflows.checkOneFamily(prepared, slotFamilyOf(origin.parent.role));
     await this.admit([...walk(prepared)]);
-    await this.deps.store.enqueueChildren(origin.parent.id, onChildFailure, prepared);
+    await this.deps.store.enqueueChildren(origin.parent.id, onChildFailure, await this.fairOrder.orderTree(prepared));
     this.deps.onEnqueued?.(countNodesByRole(prepared));
     return prepared;
   }
@@ -121,7 +126,7 @@ export class Dispatcher {
 
   /** Adds prepared (or stored) jobs to their queues; a deduplicated one answers the id of the task it duplicates. */
   async enqueue(tasks: readonly QueuedJob[]): Promise<Added> {
-    const added = await this.deps.store.enqueue(tasks);
+    const added = await this.deps.store.enqueue(await this.fairOrder.order(tasks));
     this.deps.onEnqueued?.(added.counts);
     return added;
   }
@@ -131,7 +136,7 @@ export class Dispatcher {
    * whose id exists, so nothing is added twice; not counted as new work.
    */
   async redrive(jobs: readonly QueuedJob[]): Promise<void> {
-    await this.deps.store.enqueue(jobs);
+    await this.deps.store.enqueue(await this.fairOrder.order(jobs));
   }
 
   /** The job of an already signed message (a dead letter's claimed replay): its role's job options. */

@@ -141,7 +141,7 @@ export class MessagePreparer {
     });
   }
 
-  /** What a sender may ask of the role: at most its maxAttempts attempts, at most its maxDelayMs delay. */
+  /** What a sender may ask of the role: at most its maxAttempts attempts, at most its maxDelayMs delay, no priority of a fair role's task. */
   private checkLimits(role: AnyRole, options: TaskOptions | undefined, index: number | undefined): TaskOptions | undefined {
     const problems: { field: string; message: string }[] = [];
     if (options?.attempts !== undefined && options.attempts > role.maxAttempts) {
@@ -156,6 +156,10 @@ export class MessagePreparer {
     }
     if (options?.dedupe?.mode === 'debounce' && options.dedupe.ttlMs! > role.maxDelayMs) {
       problems.push({ field: field(index, 'options.dedupe.ttlMs'), message: `at most ${role.maxDelayMs} ms for role "${role.name}" (a debounced task waits that long)` });
+    }
+    // A fair role orders its tasks by their tenants' turns (the priority is the turn): a priority of the task's own would take the place of its turn.
+    if (role.fair && options?.priority !== undefined) {
+      problems.push({ field: field(index, 'options.priority'), message: `role "${role.name}" is fair: its tasks take their tenant's turn, leave priority out` });
     }
     if (problems.length === 0) return options;
     throw new DispatchError(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineRole } from './define-role';
+import { effectiveRoles } from './effective-roles';
 import { RoleRegistry } from './role-registry';
 
 const handler = async () => ({});
@@ -52,5 +53,32 @@ describe('defineRole with batch', () => {
     expect(() => defineRole({ ...spec, batch: { size: 5, maxWaitMs: 1000 }, timeoutMs: 1000 })).toThrow(/below timeoutMs/);
     expect(() => defineRole({ ...spec, batch: { size: 5, maxWaitMs: 10 }, isolated: true })).toThrow(/isolated role cannot take batches/);
     expect(() => defineRole({ ...spec } as never)).toThrow(/handleBatch and batch go together/);
+  });
+});
+
+describe('defineRole with fair', () => {
+  const spec = { name: 'f', description: 'd', input: z.unknown(), handler };
+
+  it('takes true or limits per tenant; false or nothing is a role without turns', () => {
+    expect(defineRole({ ...spec, fair: true }).fair).toEqual({});
+    expect(defineRole({ ...spec, fair: { tenantConcurrency: 2, tenantRate: { max: 10, durationMs: 1000 } } }).fair).toEqual({ tenantConcurrency: 2, tenantRate: { max: 10, durationMs: 1000 } });
+    expect(defineRole({ ...spec, fair: false }).fair).toBeUndefined();
+    expect(defineRole(spec).fair).toBeUndefined();
+  });
+
+  it('refuses limits out of bounds or unknown, naming them', () => {
+    expect(() => defineRole({ ...spec, fair: { tenantConcurrency: 0 } })).toThrow(/role "f" has invalid settings: fair\.tenantConcurrency/);
+    expect(() => defineRole({ ...spec, fair: { tenantRate: { max: 10, durationMs: 0 } } })).toThrow(/fair\.tenantRate\.durationMs/);
+    expect(() => defineRole({ ...spec, fair: { tenantConcurrency: 1.5 } })).toThrow(/fair\.tenantConcurrency/);
+    expect(() => defineRole({ ...spec, fair: { perTenant: 2 } as never })).toThrow(/fair: .*perTenant/);
+  });
+
+  it('tunes a fair role’s limits per deployment (ROLE_<ROLE>_TENANT_*), and makes no other role fair', () => {
+    const registry = new RoleRegistry([defineRole({ ...spec, fair: { tenantConcurrency: 2 } }), defineRole({ ...spec, name: 'g' })]);
+    const overrides = { f: { tenantConcurrency: 5, tenantRateMax: 20 }, g: { tenantConcurrency: 5 } };
+    const effective = effectiveRoles({ roleOverrides: overrides, messageTimeoutMs: 30_000 }, registry);
+    expect(effective.get('f')?.fair).toEqual({ tenantConcurrency: 5, tenantRate: { max: 20, durationMs: 1000 } });
+    expect(effective.get('g')?.fair).toBeUndefined();
+    expect(effectiveRoles({ roleOverrides: {}, messageTimeoutMs: 30_000 }, registry).get('f')?.fair).toEqual({ tenantConcurrency: 2 });
   });
 });

@@ -3,6 +3,7 @@ import {
   DEFAULT_ROLE_SETTINGS,
   RoleNameSchema,
   RoleSettingsSchema,
+  type Fair,
   type RoleSettings,
   type TaskMessage,
 } from '@taskyard/contracts';
@@ -52,7 +53,7 @@ export interface RoleDefinition<N extends string = string, I extends z.ZodType =
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRole = RoleDefinition<string, any, any>;
 
-export interface RoleSpec<N extends string, I extends z.ZodType, O extends z.ZodType> extends Partial<Omit<RoleSettings, 'topics'>> {
+export interface RoleSpec<N extends string, I extends z.ZodType, O extends z.ZodType> extends Partial<Omit<RoleSettings, 'topics' | 'fair'>> {
   name: N;
   description: string;
   input: I;
@@ -61,6 +62,12 @@ export interface RoleSpec<N extends string, I extends z.ZodType, O extends z.Zod
   topics?: readonly (string | AnyTopic)[];
   /** Pooled resources its handlers borrow with `ctx.use(name, fn)` (not for isolated roles). */
   pools?: Readonly<Record<string, AnyPoolSpec>>;
+  /**
+   * Tenants take turns: `true`, or limits per tenant (`{ tenantConcurrency, tenantRate: { max,
+   * durationMs } }`). The tenants with waiting tasks are served in turn, so one tenant's flood
+   * does not starve the others; a task's own `options.priority` is refused (the turns order it).
+   */
+  fair?: boolean | Fair;
 }
 
 /** A role takes one message at a time (`handler`) or, with `batch`, several (`handleBatch`). */
@@ -103,6 +110,7 @@ export function defineRole<const N extends string, I extends z.ZodType, O extend
     ...(spec.acceptFrom ? { acceptFrom: spec.acceptFrom } : {}),
     ...(spec.topics ? { topics: spec.topics.map(topicName) } : {}),
     ...(spec.batch ? { batch: spec.batch } : {}),
+    ...(spec.fair === undefined || spec.fair === false ? {} : { fair: spec.fair === true ? {} : spec.fair }),
   });
   const problems = settings.success ? [] : settings.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   problems.push(...poolProblems(spec.pools ?? {}));

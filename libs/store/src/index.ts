@@ -21,6 +21,8 @@ export {
 export { slotFamilyOf, TaskyardKeys } from './taskyard-keys';
 export { LuaScripts, type LuaScriptFile, type WithScripts } from './scripts';
 export { RoleQueues, type Added, type AlsoQueue, type QueuedJob, type QueuedNode } from './role-queues';
+export { FAIR_TURNS_TTL_MS, FairTurns } from './fair-turns';
+export { TenantSlots, type TenantSlot } from './tenant-slots';
 export { NOT_STARTED_STATES, toTaskCounts, toTaskState } from './bullmq-states';
 export { jobOptionsFor, TASKYARD_BACKOFF, taskyardBackoffDelay, type JobBackoff } from './job-options';
 export { TaskStore } from './task-store';

@@ -55,7 +55,8 @@ const CHILD_FAILURE_OPTIONS: Readonly<Record<ChildFailurePolicy, JobsOptions>> =
  * each role has a hash slot of its own), created on first use and shared by every request or handler
  * of the process over one connection. Everything Taskyard does with BullMQ's queues goes
  * through here, with BullMQ's own API (add, Job.addJob, getJobCounts, rateLimit,
- * remove); the one place that names BullMQ's keys is jobKeys, for the task store's read script.
+ * remove); the only places that name BullMQ's keys are jobKeys, for the task store's read
+ * script, and prioritizedKey, for the fair turns' script.
  */
 export class RoleQueues {
   private readonly queues = new Map<string, Queue>();
@@ -284,6 +285,14 @@ export class RoleQueues {
     const job = queue.toKey(taskId);
     const { completed, failed, delayed, prioritized, active, wait, paused } = queue.keys;
     return [job, `${job}:logs`, completed!, failed!, delayed!, prioritized!, active!, wait!, paused!, queue.keys['waiting-children']!];
+  }
+
+  /**
+   * BullMQ's sorted set of the role's prioritised jobs (score: priority × 2^32 + a counter), whose
+   * first job is the front a fair role's turns are counted from (see FairTurns).
+   */
+  prioritizedKey(role: string): string {
+    return this.get(role).keys.prioritized!;
   }
 
   /** Every known role's queue. */

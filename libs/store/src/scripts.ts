@@ -71,6 +71,8 @@ const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardIndexTask: { file: 'index-task.lua', keys: undefined },
   taskyardSearchTasks: { file: 'search-tasks.lua', keys: 6 },
   taskyardAckBroadcast: { file: 'ack-broadcast.lua', keys: 2 },
+  taskyardReserveFairTurns: { file: 'reserve-fair-turns.lua', keys: 2 },
+  taskyardClaimTenantSlot: { file: 'claim-tenant-slot.lua', keys: 2 },
 });
 
 /** `redis` with Taskyard's own scripts defined on it. */

@@ -1,6 +1,7 @@
 import { Job } from 'bullmq';
 import { deadLetterPath, parseMessageRecord, roleOfTaskId, type ChildFailurePolicy, type TaskView } from '@taskyard/contracts';
 import { applyCancellation } from './cancelled-view';
+import { FairTurns } from './fair-turns';
 import { MessageRecords } from './message-records';
 import type { RedisClient } from './redis-client';
 import type { Added, QueuedJob, QueuedNode, RoleQueues } from './role-queues';
@@ -22,6 +23,8 @@ import { toTaskView } from './task-view';
 export class TaskStore {
   readonly records: MessageRecords;
   readonly index: TaskIndex;
+  /** The fair roles' turns: the priorities their new tasks are added with. */
+  readonly turns: FairTurns;
 
   constructor(
     private readonly redis: RedisClient,
@@ -31,6 +34,7 @@ export class TaskStore {
   ) {
     this.records = new MessageRecords(redis, keys);
     this.index = new TaskIndex(redis, keys, queues, indexLimits);
+    this.turns = new FairTurns(redis, keys, queues);
   }
 
   /** Adds signed messages to their queues (see RoleQueues.addAll), indexed; resolves with how many went to each role. */

@@ -101,6 +101,29 @@ export class TaskyardKeys {
     return `${this.roleSpace(role)}:~breaker-probe:${role}`;
   }
 
+  /**
+   * A fair role's turns: a sorted set of the tenants with tasks ahead of the queue's front,
+   * scored by the virtual time of their last task (see fair-turns.lua). Self-trimming: a tenant
+   * the front has passed is removed; the key expires when the role is idle.
+   */
+  fairTurns(role: string): string {
+    return `${this.roleSpace(role)}:~fair-turns:${role}`;
+  }
+
+  /**
+   * The leases of one tenant's running tasks of a fair role (tenantConcurrency): a sorted set of
+   * `<task id>:<token>` by lease end, so a SIGKILLed worker's slot frees when its lease ends.
+   * `tenant` undefined: the tasks without a tenant, one tenant of their own.
+   */
+  fairLeases(role: string, tenant: string | undefined): string {
+    return `${this.roleSpace(role)}:~fair-leases:${role}:${tenantSegment(tenant)}`;
+  }
+
+  /** One tenant's starts of a fair role in the current window (tenantRate): a counter that expires with its window. */
+  fairRate(role: string, tenant: string | undefined): string {
+    return `${this.roleSpace(role)}:~fair-rate:${role}:${tenantSegment(tenant)}`;
+  }
+
   /** The stored answer to an Idempotency-Key of one API key (`keyHash`: sha256 of the header). */
   idempotency(apiKeyId: string, keyHash: string): string {
     return `${this.prefix}:~idem:${apiKeyId}:${keyHash}`;
@@ -214,4 +237,9 @@ export type TaskIndexFacet = { kind: 'tenant' | 'correlation'; value: string } |
 export function slotFamilyOf(role: string): string {
   const dot = role.indexOf('.');
   return dot === -1 ? role : role.slice(0, dot);
+}
+
+/** A tenant in a key, unambiguously: JSON (`"acme"`), and `null` for the tasks without a tenant. */
+function tenantSegment(tenant: string | undefined): string {
+  return JSON.stringify(tenant ?? null);
 }

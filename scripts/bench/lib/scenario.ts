@@ -15,6 +15,7 @@ export const ROW_NAMES = [
   'soak-rss-growth',
   'soak-redis-memory',
   'batch-role-50-vs-1',
+  'fair-vs-plain',
 ] as const;
 export type RowName = (typeof ROW_NAMES)[number];
 

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { MessageSigner } from '@taskyard/crypto';
 import type { Logger } from '@taskyard/observability';
 import type { AnyRole, RoleHandler } from '@taskyard/roles';
+import type { TenantSlots } from '@taskyard/store';
 import type { AttemptGuard } from '../breaker/circuits';
 import { attemptAbortOf } from '../bullmq-worker';
 import type { Cancellations } from '../cancellations';
@@ -21,6 +22,7 @@ import { openAttemptMessage } from './open-message';
 import { recordSuccess } from './record-success';
 import { runUnderTimeout } from './run-under-timeout';
 import { settleChildren } from './settle-children';
+import { takeTenantSlot } from './tenant-gate';
 
 export interface ProcessorDeps {
   signer: MessageSigner;
@@ -39,20 +41,24 @@ export interface ProcessorDeps {
   maxAgeMs: number;
   /** MESSAGE_CLOCK_SKEW_MS: how far in the future a message may be dated. */
   clockSkewMs: number;
+  /** A fair role's limits per tenant (free for a role without them). */
+  tenantSlots?: TenantSlots | undefined;
 }
 
 /**
  * The processor of one role's worker (Sidekiq's processor: a chain of small steps, each one
  * concern, each in its own file with its test):
  *
- *   open and verify → bound to its job, fresh → access → ledger gate → children settled → circuit gate →
- *   run under timeout → outcome (snooze, cancel, fan-out) → output check → record
+ *   open and verify → bound to its job, fresh → access → ledger gate → children settled →
+ *   tenant limits (a fair role's) → circuit gate → run under timeout → outcome (snooze, cancel,
+ *   fan-out) → output check → record
  *
  * and one failure recorder for everything that does not complete. It takes BullMQ's processor
  * signal (three parameters), which cancellations fire through worker.cancelJob (see AttemptAbort).
  */
 export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, token: string | undefined, signal: AbortSignal | undefined) => Promise<unknown> {
   const { signer, ledger, cancellations, context, logger, series, handler, circuit, maxAgeMs, clockSkewMs } = deps;
+  const tenantSlots = deps.tenantSlots?.limited ? deps.tenantSlots : undefined;
   const failures = new FailureRecorder(series, deps.deadLetters);
   const fanOut = (attempt: Attempt, outcome: Parameters<typeof fanOutAndWait>[3]) => fanOutAndWait(attempt, role, context.dispatcher, outcome);
 
@@ -60,6 +66,7 @@ export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, 
     const attempt = new Attempt(job, token, attemptAbortOf(signal), logger);
     const debug = logger.isLevelEnabled('debug');
     series.active.inc();
+    let releaseSlot: (() => Promise<void>) | undefined;
     try {
       const message = openAttemptMessage(attempt, role, signer);
       checkJobBinding(job.id, message);
@@ -73,6 +80,7 @@ export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, 
         return earlier.result;
       }
       await settleChildren(attempt, message);
+      if (tenantSlots) releaseSlot = await takeTenantSlot(attempt, message, tenantSlots, series);
       const ctx = createTaskContext(context, role, attempt);
       const result = await circuit(() => runUnderTimeout(role.timeoutMs, attempt.abortHandle, () => handler(message, ctx)));
       const output = checkOutput(role, await handleOutcome(attempt, result, failures, fanOut));
@@ -82,6 +90,8 @@ export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, 
       throw await failures.failed(attempt, err);
     } finally {
       series.active.dec();
+      // Given back before BullMQ hears the attempt ended; a lost release ends with its lease.
+      if (releaseSlot) await releaseSlot().catch((err: unknown) => attempt.log.warn({ err }, 'could not give back the tenant slot (it frees when its lease ends)'));
     }
   };
 }

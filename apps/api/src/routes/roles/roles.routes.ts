@@ -52,6 +52,7 @@ export const rolesRoutes: FastifyPluginAsyncZod<RolesRoutesOptions> = async (app
               sensitive: role.sensitive,
               ...(role.maxQueueDepth !== undefined ? { maxQueueDepth: role.maxQueueDepth } : {}),
               ...(role.breaker ? { breaker: role.breaker } : {}),
+              ...(role.fair ? { fair: role.fair } : {}),
               ...(role.acceptFrom ? { acceptFrom: role.acceptFrom } : {}),
               ...(role.topics ? { topics: role.topics } : {}),
               counts,
