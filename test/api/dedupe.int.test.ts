@@ -94,4 +94,12 @@ describe('options.priority changes the order', () => {
       await worker.stop();
     }
   });
+
+  it('takes priorities up to BullMQ\'s limit (2^21 - 1) and refuses one past it with a 400, not a 500', async () => {
+    const highest = await api.request('POST', '/v1/tasks', { body: { role: 'echo', payload: {}, options: { priority: 2 ** 21 - 1 } } });
+    expect(highest.status, highest.text).toBe(202);
+    const past = await api.request('POST', '/v1/tasks', { body: { role: 'echo', payload: {}, options: { priority: 2 ** 21 } } });
+    expect(past.status, past.text).toBe(400);
+    expect(past.body.error.details).toEqual([expect.objectContaining({ field: 'body.options.priority' })]);
+  });
 });

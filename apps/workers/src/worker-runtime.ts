@@ -30,6 +30,7 @@ import { IsolatedRoles } from './isolated/isolated-roles';
 import { Notifier } from './notifier';
 import { createRoleWorker } from './role-worker';
 import { ScheduleRunner } from './schedules/schedule-runner';
+import { IndexSweeper } from './index-sweeper';
 import { WorkerHeartbeat } from './worker-heartbeat';
 import { WorkerMetrics } from './worker-metrics';
 
@@ -59,6 +60,7 @@ export class WorkerRuntime {
   private readonly schedules: ScheduleStore;
   private readonly scheduleRunner: ScheduleRunner;
   private readonly heartbeat: WorkerHeartbeat;
+  private readonly indexSweeper: IndexSweeper;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
@@ -113,6 +115,7 @@ export class WorkerRuntime {
     this.workers = roles.map((role) => createRoleWorker(role, deps));
     const workerRegistry = new WorkerRegistry(this.redis, keys, config.workerHeartbeatMs, logger);
     this.heartbeat = new WorkerHeartbeat(this.redis, workerRegistry, roles, this.workers, config.workerHeartbeatMs, logger);
+    this.indexSweeper = new IndexSweeper(this.redis, store.index, config.roles, logger);
     const broadcasts = new BroadcastStore(this.redis, keys, config.broadcastRetentionMs);
     const refreshLogLevels = async () => logLevels.apply(await broadcasts.logLevels());
     const workersByRole = new Map(this.workers.map((worker) => [worker.name, worker]));
@@ -157,6 +160,7 @@ export class WorkerRuntime {
     // Every worker process takes schedules' runs, whatever its roles: they only enqueue.
     await this.scheduleRunner.start();
     await this.heartbeat.start();
+    this.indexSweeper.start();
     logger.info({ roles: config.roles }, 'workers started');
   }
 
@@ -167,7 +171,7 @@ export class WorkerRuntime {
   /** Stops taking jobs, lets active ones finish, then closes connections. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.workers.map((worker) => worker.close()), this.scheduleRunner.close()]);
+      await Promise.all([...this.workers.map((worker) => worker.close()), this.scheduleRunner.close(), this.indexSweeper.stop()]);
       // Live until its last task finished: then it leaves the registry.
       await this.heartbeat.stop();
       // After the workers: an isolated role's active tasks still need their child processes.

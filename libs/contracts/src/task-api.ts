@@ -8,8 +8,8 @@ import { TaskHistoryEntrySchema, TaskStateSchema } from './task-state';
 
 /** The largest number of tasks one batch request may carry. */
 export const MAX_BATCH_SIZE = 1000;
-/** BullMQ's largest priority. */
-export const MAX_PRIORITY = 2_097_152;
+/** BullMQ's largest priority (its PRIORITY_LIMIT, 2^21 - 1: a larger one is refused by BullMQ as the job is added). */
+export const MAX_PRIORITY = 2 ** 21 - 1;
 
 /** How long a dedupe window may be: 7 days. */
 export const MAX_DEDUPE_TTL_MS = 7 * 86_400_000;

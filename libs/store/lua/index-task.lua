@@ -2,15 +2,18 @@
   Adds one task to the search indexes of its role (GET /v1/tasks), queued on the transaction
   that adds its job, right after BullMQ's add script. Every key is in the role's hash slot.
 
-  Each index is a sorted set of task ids scored by creation time. It expires a window after its
-  last add (so an idle role's indexes leave Redis), and one add in sixteen (the id's last hex
-  digit is 0: ids are random) trims it to that window and to a number of entries, so a busy
-  index is trimmed with retention too. Entries whose job retention removed sooner are dropped
-  by the search that meets them.
+  Each index is a sorted set of task ids scored by creation time. A task with a tenant, labels
+  or a correlation id of its own is in more than the role's index; which ones is kept in the
+  role's facets hash, so the sweep (sweep-task-index.lua) can take it out of all of them once
+  retention removed its job. Each key expires a window after its last add (an idle role's
+  indexes leave Redis whatever happens), and one add in sixteen (the id's last hex digit is 0:
+  ids are random) trims the indexes to that window and to a number of entries.
 
   Input:
     KEYS[1]     the task's job hash (BullMQ's)
-    KEYS[2..n]  the indexes to add it to (the role's, then its tenant's, correlation's, labels')
+    KEYS[2]     the role's facets hash (task id -> its other indexes, newline-separated)
+    KEYS[3]     the role's index
+    KEYS[4..n]  the task's other indexes (its tenant's, correlation id's, labels')
     ARGV[1]     the task id
     ARGV[2]     its creation time, ms (the score)
     ARGV[3]     the window, ms: how long an entry may be of use (the task's longest life)
@@ -28,12 +31,16 @@ local maxEntries = tonumber(ARGV[4])
 if ARGV[5] == "1" and rcall("EXISTS", KEYS[1]) == 0 then return 0 end
 
 local trim = string.sub(id, -1) == "0"
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   rcall("ZADD", KEYS[i], score, id)
   rcall("PEXPIRE", KEYS[i], window)
   if trim then
     rcall("ZREMRANGEBYSCORE", KEYS[i], "-inf", "(" .. (score - window))
     rcall("ZREMRANGEBYRANK", KEYS[i], 0, -(maxEntries + 1))
   end
+end
+if #KEYS > 3 then
+  rcall("HSET", KEYS[2], id, table.concat(KEYS, "\n", 4))
+  rcall("PEXPIRE", KEYS[2], window)
 end
 return 1

@@ -170,6 +170,36 @@ describe('the task index', () => {
     expect(await redis.zrange(index, 0, -1)).toEqual([late]);
   });
 
+  it('sweeps the tasks whose jobs retention removed out of every index they were in, keeping a cancelled one', async () => {
+    const [kept, gone, cancelled] = await add([
+      message('work', T0 + 70, { tenant: 'sweep', labels: { run: 'sweep' } }),
+      message('work', T0 + 71, { tenant: 'sweep', labels: { run: 'sweep' } }),
+      message('work', T0 + 72, { tenant: 'sweep', labels: { run: 'sweep' } }),
+    ]);
+    const record: CancelledRecord = {
+      status: 'cancelled',
+      cancelledAt: T0 + 80,
+      from: 'queued',
+      task: { role: 'work', createdAt: new Date(T0 + 72).toISOString(), correlationId: cancelled!, causationId: null, tenant: 'sweep', labels: { run: 'sweep' }, attempts: 0, maxAttempts: 1, history: [] },
+    };
+    await redis.set(keys.message(cancelled!), JSON.stringify(record), 'PX', 60_000);
+    await queues.get('work').remove(gone!);
+    await queues.get('work').remove(cancelled!);
+    const facets = keys.taskIndexFacets('work');
+    expect(await redis.hexists(facets, gone!)).toBe(1);
+    expect(await store.index.sweep('work')).toBeGreaterThanOrEqual(1);
+    for (const index of [keys.taskIndex('work'), keys.taskIndex('work', { kind: 'tenant', value: 'sweep' }), keys.taskIndex('work', { kind: 'label', name: 'run', value: 'sweep' })]) {
+      expect(await redis.zrange(index, 0, -1)).toEqual(expect.arrayContaining([kept, cancelled]));
+      expect(await redis.zscore(index, gone!)).toBeNull();
+    }
+    expect(await redis.hexists(facets, gone!)).toBe(0);
+    expect(await redis.hexists(facets, kept!)).toBe(1);
+    expect((await store.index.search({ roles: ['work'], tenant: 'sweep', limit: 10 })).items.map((item) => [item.id, item.state])).toEqual([
+      [cancelled, 'cancelled'],
+      [kept, 'queued'],
+    ]);
+  });
+
   it('stops a page after its budget at the end of a millisecond: its cursor names a time, not a task it did not answer', async () => {
     // 6000 queued tasks (three per millisecond), more than one page examines (SEARCH_BUDGET).
     const roomy = new TaskStore(redis, keys, queues, { windowMsOf: () => WINDOW_MS, maxEntries: 100_000 });

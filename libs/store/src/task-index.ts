@@ -40,6 +40,8 @@ export interface TaskSearchPage {
 /** Entries one page examines at most, over all roles (each role gets its share, at least MIN_ROLE_BUDGET). */
 export const SEARCH_BUDGET = 5000;
 const MIN_ROLE_BUDGET = 500;
+/** Entries one sweep examines (from the oldest). */
+export const SWEEP_EXAMINE = 1000;
 /** Entries one script call examines at most: a call holds Redis, so it stays short. */
 const STEP_BUDGET = 1000;
 
@@ -67,8 +69,9 @@ export class TaskIndex {
     const { message, options } = job;
     const indexes = this.indexesOf(message);
     (transaction as unknown as Record<string, (...args: (string | number)[]) => unknown>).taskyardIndexTask!(
-      indexes.length + 1,
+      indexes.length + 2,
       this.keys.job(message.id),
+      this.keys.taskIndexFacets(message.role),
       ...indexes,
       message.id,
       Date.parse(message.createdAt),
@@ -91,6 +94,22 @@ export class TaskIndex {
         for (const [err] of results ?? []) if (err) throw err;
       }),
     );
+  }
+
+  /**
+   * Takes the tasks of `role` whose jobs retention removed out of every index (examining the
+   * oldest `examine` entries of the role's): the worker processes do it every few seconds, so
+   * the indexes shrink with the tasks. Resolves with how many were taken out.
+   */
+  async sweep(role: string, examine = SWEEP_EXAMINE): Promise<number> {
+    const queue = this.queues.get(role);
+    return (await withScripts(this.redis).taskyardSweepTaskIndex(
+      this.keys.taskIndex(role),
+      this.keys.taskIndexFacets(role),
+      queue.toKey(''),
+      this.keys.messagePrefix(role),
+      examine,
+    )) as number;
   }
 
   /** A page of tasks of `search.roles` matching `search`, newest first. */

@@ -91,6 +91,11 @@ export class TaskyardKeys {
     return `${base}:${by.kind}:${encodeURIComponent(by.value)}`;
   }
 
+  /** Which of a role's indexes each of its tasks is in beyond the role's own (a hash: task id -> index keys). */
+  taskIndexFacets(role: string): string {
+    return `${this.roleSpace(role)}:~index-facets:${role}`;
+  }
+
   /** A role's shared circuit breaker state. */
   breaker(role: string): string {
     return `${this.roleSpace(role)}:~breaker:${role}`;

@@ -1,0 +1,33 @@
+--[[
+  Takes the tasks whose job retention removed out of a role's search indexes (all of them: the
+  role's, and through the facets hash its tenant's, correlation id's and labels'). Walks the
+  role's index from its oldest entry, which is where retention removes from; a task kept by its
+  cancellation record (a cancelled task's job is removed at once) stays while the record does.
+
+  Input:
+    KEYS[1]  the role's index
+    KEYS[2]  the role's facets hash (see index-task.lua)
+    ARGV[1]  job key prefix (`<queue prefix>:<role>:`)
+    ARGV[2]  ledger record key prefix (`<role space>:~msg:`)
+    ARGV[3]  entries to examine at most
+
+  Output: the number of tasks taken out.
+]]
+local rcall = redis.call
+local entries = rcall("ZRANGE", KEYS[1], 0, tonumber(ARGV[3]) - 1)
+local removed = 0
+for _, id in ipairs(entries) do
+  if rcall("EXISTS", ARGV[1] .. id) == 0 then
+    local record = rcall("GET", ARGV[2] .. id)
+    if not record or not string.find(record, '"status":"cancelled"', 1, true) then
+      local facets = rcall("HGET", KEYS[2], id)
+      if facets then
+        for index in string.gmatch(facets, "[^\n]+") do rcall("ZREM", index, id) end
+        rcall("HDEL", KEYS[2], id)
+      end
+      rcall("ZREM", KEYS[1], id)
+      removed = removed + 1
+    end
+  end
+end
+return removed
