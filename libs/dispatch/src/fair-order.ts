@@ -24,6 +24,8 @@ export class FairOrder {
 
   /** `jobs` with their turns' priorities (the same array when none is of a fair role). */
   async order<J extends QueuedJob>(jobs: readonly J[]): Promise<readonly J[]> {
+    // The submit path of a role that is not fair: nothing to reserve.
+    if (this.fair.size === 0 || !jobs.some((job) => this.fair.has(job.message.role))) return jobs;
     const priorities = await this.reserve(jobs);
     if (priorities.size === 0) return jobs;
     return jobs.map((job) => withPriority(job, priorities.get(job)));

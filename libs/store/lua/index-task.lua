@@ -1,6 +1,7 @@
 --[[
-  Adds one task to the search indexes of its role (GET /v1/tasks), queued on the transaction
-  that adds its job, right after BullMQ's add script. Every key is in the role's hash slot.
+  Adds one task to the search indexes of its role (GET /v1/tasks): sent just ahead of its add on
+  the same connection (one task), or queued on the transaction that adds several, right after
+  BullMQ's add script of each. Every key is in the role's hash slot.
 
   Each index is a sorted set of task ids scored by creation time. A task with a tenant, labels
   or a correlation id of its own is in more than the role's index; which ones is kept in the
@@ -18,7 +19,8 @@
     ARGV[2]     its creation time, ms (the score)
     ARGV[3]     the window, ms: how long an entry may be of use (the task's longest life)
     ARGV[4]     the most entries one index keeps
-    ARGV[5]     "1" when the job may not exist (a deduplicated task: BullMQ added none), else "0"
+    ARGV[5]     "1": index only if the job exists (queued after an add that may have been
+                deduplicated: BullMQ added none); "0": index it (its add follows, or it was added)
 
   Output: 1 when indexed, 0 when there was no job to index.
 ]]

@@ -31,6 +31,8 @@
              failed CANCELLED)
     ARGV[10] tenant ("" any)          ARGV[11] correlation id ("" any)
     ARGV[12] labels that must match, a JSON object ("" none)
+    ARGV[13] an entry without a job is dropped only when created before this (ms): a task is
+             indexed a moment before its job is added
 
   Output: { tasks, end ms, end after, exhausted (1/0), entries examined }; each task is
     { id, score, state, finishedOn or "", metadata JSON (labels, correlationId, tenant,
@@ -47,6 +49,7 @@ local want = tonumber(ARGV[7])
 local cancelledOnly = ARGV[9] == "1"
 local tenant = ARGV[10]
 local correlationId = ARGV[11]
+local fresh = tonumber(ARGV[13])
 local labels = nil
 if ARGV[12] ~= "" then labels = cjson.decode(ARGV[12]) end
 
@@ -157,7 +160,7 @@ while true do
       examined = examined + 1
       local row = examine(id)
       if row == "gone" then
-        gone[#gone + 1] = id
+        if score < fresh then gone[#gone + 1] = id end
       elseif row then
         row[2] = scoreText
         tasks[#tasks + 1] = row

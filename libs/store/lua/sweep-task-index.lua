@@ -10,13 +10,18 @@
     ARGV[1]  job key prefix (`<queue prefix>:<role>:`)
     ARGV[2]  ledger record key prefix (`<role space>:~msg:`)
     ARGV[3]  entries to examine at most
+    ARGV[4]  entries created after this (ms) are left alone: a task is indexed a moment before
+             its job is added
 
   Output: the number of tasks taken out.
 ]]
 local rcall = redis.call
-local entries = rcall("ZRANGE", KEYS[1], 0, tonumber(ARGV[3]) - 1)
+local entries = rcall("ZRANGE", KEYS[1], 0, tonumber(ARGV[3]) - 1, "WITHSCORES")
+local fresh = tonumber(ARGV[4])
 local removed = 0
-for _, id in ipairs(entries) do
+for i = 1, #entries, 2 do
+  local id = entries[i]
+  if tonumber(entries[i + 1]) > fresh then break end
   if rcall("EXISTS", ARGV[1] .. id) == 0 then
     local record = rcall("GET", ARGV[2] .. id)
     if not record or not string.find(record, '"status":"cancelled"', 1, true) then

@@ -40,6 +40,11 @@ export interface TaskSearchPage {
 /** Entries one page examines at most, over all roles (each role gets its share, at least MIN_ROLE_BUDGET). */
 export const SEARCH_BUDGET = 5000;
 const MIN_ROLE_BUDGET = 500;
+/**
+ * How young an entry a sweep or a search leaves alone even when its job is not there (yet): a
+ * submitted task is indexed a moment before its job is added.
+ */
+export const FRESH_ENTRY_MS = 60_000;
 /** Entries one sweep examines (from the oldest). */
 export const SWEEP_EXAMINE = 1000;
 /** Entries one script call examines at most: a call holds Redis, so it stays short. */
@@ -64,11 +69,28 @@ export class TaskIndex {
     private readonly limits: TaskIndexLimits,
   ) {}
 
-  /** Queues the indexing of `job` on `transaction`, after the command that adds it (its job must exist by then). */
-  queueOn(transaction: ChainableCommander, job: QueuedJob): void {
-    const { message, options } = job;
+  /**
+   * Queues the indexing of `job` on `transaction` (or a pipeline): right after the command that
+   * adds it ('after-add': a deduplicated task, which BullMQ adds no job for, is not indexed), or
+   * after it was added.
+   */
+  queueOn(transaction: ChainableCommander, job: QueuedJob, when: 'after-add' | 'added' = 'added'): void {
+    (transaction as unknown as Record<string, (...args: (string | number)[]) => unknown>).taskyardIndexTask!(...this.indexArgs(job, when === 'after-add' && !!job.options.deduplication));
+  }
+
+  /**
+   * Sends the indexing of `job` on `client` ahead of its add (the one-task submit path). Its
+   * entries exist a moment before its job; if the add then fails or is deduplicated, they are
+   * dangling until a search or the sweep (both of which leave entries younger than a minute alone)
+   * drops them.
+   */
+  indexAhead(client: RedisClient, job: QueuedJob): Promise<unknown> {
+    return withScripts(client).taskyardIndexTask(...this.indexArgs(job, false));
+  }
+
+  private indexArgs({ message }: QueuedJob, checkJob: boolean): (string | number)[] {
     const indexes = this.indexesOf(message);
-    (transaction as unknown as Record<string, (...args: (string | number)[]) => unknown>).taskyardIndexTask!(
+    return [
       indexes.length + 2,
       this.keys.job(message.id),
       this.keys.taskIndexFacets(message.role),
@@ -77,8 +99,8 @@ export class TaskIndex {
       Date.parse(message.createdAt),
       this.limits.windowMsOf(message.role),
       this.limits.maxEntries,
-      options.deduplication ? '1' : '0',
-    );
+      checkJob ? '1' : '0',
+    ];
   }
 
   /** Indexes jobs already added (a workflow's, a fan-out's): one pipeline per hash slot family. */
@@ -109,6 +131,7 @@ export class TaskIndex {
       queue.toKey(''),
       this.keys.messagePrefix(role),
       examine,
+      Date.now() - FRESH_ENTRY_MS,
     )) as number;
   }
 
@@ -168,6 +191,7 @@ export class TaskIndex {
         search.tenant ?? '',
         search.correlationId ?? '',
         search.labels && Object.keys(search.labels).length > 0 ? JSON.stringify(search.labels) : '',
+        Date.now() - FRESH_ENTRY_MS,
       )) as [SearchRow[], string, string, number, number];
       for (const row of rows) {
         const summary = toTaskSummary(role, row);

@@ -16,9 +16,9 @@ import { toTaskView } from './task-view';
  * it (the ledger record, the dead letter). Every one of them sits in the task's role's hash
  * slot, and a task id names its role, so:
  * - read(id) is one script call (read-task.lua): one round trip, whatever the number of roles;
- * - enqueue(jobs) is where new tasks are written, each with its search index entries in the same
- *   transaction (TaskIndex); a workflow's or a fan-out's (added by BullMQ's FlowProducer) are
- *   indexed right after.
+ * - enqueue(jobs) is where new tasks are written with their search index entries (TaskIndex): one
+ *   task's just ahead of its add on the same connection, several in the transaction that adds
+ *   them; a workflow's or a fan-out's (added by BullMQ's FlowProducer) right after.
  */
 export class TaskStore {
   readonly records: MessageRecords;
@@ -39,7 +39,12 @@ export class TaskStore {
 
   /** Adds signed messages to their queues (see RoleQueues.addAll), indexed; resolves with how many went to each role. */
   enqueue(jobs: readonly QueuedJob[]): Promise<Added> {
-    return this.queues.addAll(jobs, (transaction, job) => this.index.queueOn(transaction, job));
+    return this.queues.addAll(
+      jobs,
+      (transaction, job) => this.index.queueOn(transaction, job, 'after-add'),
+      // A task whose add succeeded is accepted even if its indexing failed: search misses it, nothing else does.
+      (client, job) => this.index.indexAhead(client, job).catch(() => undefined),
+    );
   }
 
   /** Adds a workflow's tree of tasks, all or none (see RoleQueues.addFlow), then indexes them. */
