@@ -32,8 +32,12 @@ export const TaskProgressEventSchema = z.object({
 });
 export type TaskProgressEvent = z.infer<typeof TaskProgressEventSchema>;
 
-/** The last event of a stream the server ends: why (`slow-client`: it read too slowly; `shutdown`: the API stops). */
-export const StreamEndEventSchema = z.object({ reason: z.enum(['slow-client', 'shutdown']) });
+/**
+ * The last event of a stream the server ends early: why (`slow-client`: it read too slowly;
+ * `shutdown`: the API stops; `unavailable`: Redis could not be read, so an event might have been
+ * missed). The client resumes with its Last-Event-ID.
+ */
+export const StreamEndEventSchema = z.object({ reason: z.enum(['slow-client', 'shutdown', 'unavailable']) });
 
 /** GET /v1/events: every filter given must match; a tenant key sees its own tenant's tasks only. */
 export const EventStreamQuerySchema = z

@@ -33,6 +33,21 @@ local maxEntries = tonumber(ARGV[4])
 if ARGV[5] == "1" and rcall("EXISTS", KEYS[1]) == 0 then return 0 end
 
 local trim = string.sub(id, -1) == "0"
+if trim then
+  -- The tasks the role's index drops leave the other indexes and the facets hash with it.
+  local dropped = rcall("ZRANGEBYSCORE", KEYS[3], "-inf", "(" .. (score - window))
+  local over = rcall("ZCARD", KEYS[3]) - #dropped - maxEntries
+  if over > 0 then
+    for _, extra in ipairs(rcall("ZRANGE", KEYS[3], #dropped, #dropped + over - 1)) do dropped[#dropped + 1] = extra end
+  end
+  for _, gone in ipairs(dropped) do
+    local facets = rcall("HGET", KEYS[2], gone)
+    if facets then
+      for index in string.gmatch(facets, "[^\n]+") do rcall("ZREM", index, gone) end
+      rcall("HDEL", KEYS[2], gone)
+    end
+  end
+end
 for i = 3, #KEYS do
   rcall("ZADD", KEYS[i], score, id)
   rcall("PEXPIRE", KEYS[i], window)

@@ -12,7 +12,9 @@
   id < after (the order of ZREVRANGE). The walk stops after `want` tasks, at the end of the
   index or of the time range, or once it has examined `budget` entries; then it stops at the end
   of a millisecond, so the position it answers names a time rather than an entry the caller
-  may not see. Entries whose job and records are gone (retention) are dropped from the index.
+  may not see. Entries whose job and records are gone (retention) are skipped: the sweep
+  (sweep-task-index.lua) takes them out of every index. A step decodes at most MAX_DECODED bytes
+  of messages (a filter the index does not narrow reads each task's), so it holds Redis briefly.
 
   Input:
     KEYS[1]  the index to walk
@@ -31,8 +33,6 @@
              failed CANCELLED)
     ARGV[10] tenant ("" any)          ARGV[11] correlation id ("" any)
     ARGV[12] labels that must match, a JSON object ("" none)
-    ARGV[13] an entry without a job is dropped only when created before this (ms): a task is
-             indexed a moment before its job is added
 
   Output: { tasks, end ms, end after, exhausted (1/0), entries examined }; each task is
     { id, score, state, finishedOn or "", metadata JSON (labels, correlationId, tenant,
@@ -49,7 +49,6 @@ local want = tonumber(ARGV[7])
 local cancelledOnly = ARGV[9] == "1"
 local tenant = ARGV[10]
 local correlationId = ARGV[11]
-local fresh = tonumber(ARGV[13])
 local labels = nil
 if ARGV[12] ~= "" then labels = cjson.decode(ARGV[12]) end
 
@@ -104,9 +103,13 @@ local CANCELLED_RECORD = '"status":"cancelled"'
 local CANCELLED_CODE = '"code":"CANCELLED"'
 
 -- One entry: a task row when it passes, false when not, "gone" when nothing of it is left.
+local MAX_DECODED = 8 * 1024 * 1024
+local decodedBytes = 0
+
 local function examine(id)
   local jobKey = jobPrefix .. id
   local data, finishedOn = unpack(rcall("HMGET", jobKey, "data", "finishedOn"))
+  if data then decodedBytes = decodedBytes + #data end
   if not data then
     local record = rcall("GET", recordPrefix .. id)
     if not record or not string.find(record, CANCELLED_RECORD, 1, true) then return "gone" end
@@ -135,7 +138,6 @@ local function examine(id)
 end
 
 local tasks = {}
-local gone = {}
 local examined = 0
 local rank = rcall("ZCOUNT", KEYS[1], "(" .. startMs, "+inf")
 local endMs, endAfter = startMs, startAfter
@@ -160,7 +162,7 @@ while true do
       examined = examined + 1
       local row = examine(id)
       if row == "gone" then
-        if score < fresh then gone[#gone + 1] = id end
+        -- Left to the sweep, which takes it out of every index it is in.
       elseif row then
         row[2] = scoreText
         tasks[#tasks + 1] = row
@@ -169,14 +171,11 @@ while true do
           break
         end
       end
-      if not stopAtMs and examined >= budget then stopAtMs = scoreText end
+      if not stopAtMs and (examined >= budget or decodedBytes >= MAX_DECODED) then stopAtMs = scoreText end
     end
   end
   if stop then break end
   rank = rank + CHUNK
 end
 
-for i = 1, #gone, 500 do
-  rcall("ZREM", KEYS[1], unpack(gone, i, math.min(i + 499, #gone)))
-end
 return { tasks, endMs, endAfter, exhausted, examined }

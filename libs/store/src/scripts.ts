@@ -70,7 +70,7 @@ const TASKYARD_SCRIPTS = new LuaScripts(resolve(__dirname, '../lua'), {
   taskyardPruneWorkers: { file: 'prune-workers.lua', keys: 2 },
   taskyardIndexTask: { file: 'index-task.lua', keys: undefined },
   taskyardSearchTasks: { file: 'search-tasks.lua', keys: 6 },
-  taskyardSweepTaskIndex: { file: 'sweep-task-index.lua', keys: 2 },
+  taskyardSweepTaskIndex: { file: 'sweep-task-index.lua', keys: 3 },
   taskyardAckBroadcast: { file: 'ack-broadcast.lua', keys: 2 },
   taskyardReserveFairTurns: { file: 'reserve-fair-turns.lua', keys: 2 },
   taskyardClaimTenantSlot: { file: 'claim-tenant-slot.lua', keys: 2 },

@@ -41,8 +41,8 @@ export interface TaskSearchPage {
 export const SEARCH_BUDGET = 5000;
 const MIN_ROLE_BUDGET = 500;
 /**
- * How young an entry a sweep or a search leaves alone even when its job is not there (yet): a
- * submitted task is indexed a moment before its job is added.
+ * How young an entry the sweep leaves alone even when its job is not there (yet): a submitted
+ * task is indexed a moment before its job is added.
  */
 export const FRESH_ENTRY_MS = 60_000;
 /** Entries one sweep examines (from the oldest). */
@@ -103,7 +103,10 @@ export class TaskIndex {
     ];
   }
 
-  /** Indexes jobs already added (a workflow's, a fan-out's): one pipeline per hash slot family. */
+  /**
+   * Indexes jobs already added (a workflow's, a fan-out's): one pipeline per hash slot family.
+   * The jobs are in whatever happens here: a failure only leaves them out of search.
+   */
   async indexAdded(jobs: readonly QueuedJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const client = withScripts(this.redis);
@@ -128,6 +131,7 @@ export class TaskIndex {
     return (await withScripts(this.redis).taskyardSweepTaskIndex(
       this.keys.taskIndex(role),
       this.keys.taskIndexFacets(role),
+      this.keys.taskIndexSweep(role),
       queue.toKey(''),
       this.keys.messagePrefix(role),
       examine,
@@ -191,7 +195,6 @@ export class TaskIndex {
         search.tenant ?? '',
         search.correlationId ?? '',
         search.labels && Object.keys(search.labels).length > 0 ? JSON.stringify(search.labels) : '',
-        Date.now() - FRESH_ENTRY_MS,
       )) as [SearchRow[], string, string, number, number];
       for (const row of rows) {
         const summary = toTaskSummary(role, row);

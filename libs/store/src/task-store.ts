@@ -50,13 +50,14 @@ export class TaskStore {
   /** Adds a workflow's tree of tasks, all or none (see RoleQueues.addFlow), then indexes them. */
   async enqueueFlow(root: QueuedNode): Promise<void> {
     await this.queues.addFlow(root);
-    await this.index.indexAdded(flatten([root]));
+    // Added: a failure to index them leaves them out of search, not the workflow out of Redis.
+    await this.index.indexAdded(flatten([root])).catch(() => undefined);
   }
 
   /** Adds a handler's run-time children to task `parentId` (see RoleQueues.addChildren), then indexes them. */
   async enqueueChildren(parentId: string, onChildFailure: ChildFailurePolicy, children: readonly QueuedNode[]): Promise<void> {
     await this.queues.addChildren(parentId, onChildFailure, children);
-    await this.index.indexAdded(flatten(children));
+    await this.index.indexAdded(flatten(children)).catch(() => undefined);
   }
 
   /**

@@ -96,6 +96,11 @@ export class TaskyardKeys {
     return `${this.roleSpace(role)}:~index-facets:${role}`;
   }
 
+  /** Where the sweep of a role's search index stopped (a rank, see sweep-task-index.lua). */
+  taskIndexSweep(role: string): string {
+    return `${this.roleSpace(role)}:~index-sweep:${role}`;
+  }
+
   /** A role's shared circuit breaker state. */
   breaker(role: string): string {
     return `${this.roleSpace(role)}:~breaker:${role}`;

@@ -18,6 +18,8 @@ export type FeedListener = (event: RawTaskEvent) => void;
 /** The BullMQ events a live stream follows (an `added` is followed by `waiting` or `delayed`; `stalled` by `waiting`). */
 export const FOLLOWED_EVENTS = ['waiting', 'delayed', 'active', 'progress', 'completed', 'failed', 'removed', 'waiting-children'] as const;
 
+/** How long closing waits for readers still opening. */
+const CLOSE_WAIT_MS = 1000;
 /** Entries one replay reads per call. */
 const REPLAY_PAGE = 500;
 
@@ -37,6 +39,7 @@ interface Feed {
  */
 export class RoleEventFeeds {
   private readonly feeds = new Map<string, Promise<Feed>>();
+  private closed = false;
 
   constructor(
     private readonly deps: {
@@ -50,13 +53,19 @@ export class RoleEventFeeds {
 
   /** Calls `listener` with each new event of `role` until the returned function is called. */
   async listen(role: string, listener: FeedListener): Promise<() => void> {
+    if (this.closed) throw new Error('the event feeds are closed');
     let feed = this.feeds.get(role);
     if (!feed) {
-      feed = this.open(role);
-      this.feeds.set(role, feed);
-      feed.catch(() => this.feeds.delete(role));
+      const opening = this.open(role);
+      feed = opening;
+      this.feeds.set(role, opening);
+      opening.catch(() => {
+        if (this.feeds.get(role) === opening) this.feeds.delete(role);
+      });
     }
     const opened = await feed;
+    // The last listener may have left (and the reader been shut) while this one waited: start again.
+    if (this.feeds.get(role) !== feed) return this.listen(role, listener);
     opened.listeners.add(listener);
     return () => {
       opened.listeners.delete(listener);
@@ -97,11 +106,13 @@ export class RoleEventFeeds {
     }
   }
 
-  /** Stops every reader. */
+  /** Stops every reader; one still opening (Redis away) is shut once it opens, without holding the shutdown. */
   async close(): Promise<void> {
+    this.closed = true;
     const feeds = [...this.feeds.values()];
     this.feeds.clear();
-    await Promise.all(feeds.map(async (feed) => this.shut(await feed.catch(() => undefined))));
+    const shut = Promise.all(feeds.map(async (feed) => this.shut(await feed.catch(() => undefined))));
+    await Promise.race([shut, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
   }
 
   private async open(role: string): Promise<Feed> {
@@ -111,6 +122,12 @@ export class RoleEventFeeds {
     connection.on('error', (err) => this.deps.logger.debug({ err, role }, 'events reader connection error'));
     const events = new QueueEvents(queue.name, { connection, prefix: queue.opts.prefix!, lastEventId, autorun: true });
     events.on('error', (err) => this.deps.logger.debug({ err, role }, 'events reader error'));
+    try {
+      await events.waitUntilReady();
+    } catch (err) {
+      await this.shut({ events, connection, listeners: new Set() });
+      throw err;
+    }
     const listeners = new Set<FeedListener>();
     let lastId = lastEventId;
     // QueueEvents types each event's listener; every followed one has (fields, id).
@@ -124,7 +141,6 @@ export class RoleEventFeeds {
         for (const listener of listeners) listener(event);
       });
     }
-    await events.waitUntilReady();
     return { events, connection, listeners };
   }
 

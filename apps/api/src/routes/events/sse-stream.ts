@@ -41,6 +41,8 @@ export class SseStream {
     this.heartbeat.unref();
     request.raw.on('close', () => this.finish());
     reply.raw.on('close', () => this.finish());
+    // A client that left while the stream was being set up: nothing will say so later.
+    if (request.raw.destroyed || reply.raw.destroyed || reply.raw.socket?.destroyed !== false) this.finish();
   }
 
   get isClosed(): boolean {
@@ -59,7 +61,7 @@ export class SseStream {
   }
 
   /** Ends the stream, with a last `event: end` naming why when there is a reason to give. */
-  end(reason?: 'slow-client' | 'shutdown'): void {
+  end(reason?: 'slow-client' | 'shutdown' | 'unavailable'): void {
     if (this.closed) return;
     const { raw } = this.reply;
     if (reason) raw.write(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);

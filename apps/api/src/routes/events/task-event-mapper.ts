@@ -45,7 +45,8 @@ export class TaskEventMapper {
     const state = STATE_OF[raw.name];
     if (state) return { type: 'state', body: { ...base, state, ...(state === 'completed' ? { result: raw.fields['returnvalue'] } : {}) } };
     if (raw.name !== 'failed' && raw.name !== 'removed') return undefined;
-    const view = await this.store.read(raw.jobId).catch(() => undefined);
+    // A read that fails fails the event: the stream ends and its client resumes (not a wrong state).
+    const view = await this.store.read(raw.jobId);
     if (raw.name === 'removed') return view?.state === 'cancelled' ? { type: 'state', body: { ...base, state: 'cancelled' } } : undefined;
     const ended = view?.state === 'cancelled' ? 'cancelled' : 'failed';
     return { type: 'state', body: { ...base, state: ended, ...(ended === 'failed' && view?.error ? { error: view.error } : {}) } };
@@ -55,9 +56,12 @@ export class TaskEventMapper {
   factsOf(taskId: string): Promise<TaskFacts | undefined> {
     let facts = this.facts.get(taskId);
     if (!facts) {
-      facts = this.store.read(taskId).then(factsFrom, () => undefined);
-      // A lookup that found nothing is not kept: the task may be added a moment later.
-      void facts.then((found) => found ?? this.facts.delete(taskId));
+      facts = this.store.read(taskId).then(factsFrom);
+      // A lookup that found nothing (or failed) is not kept: the task may be added a moment later.
+      facts.then(
+        (found) => found ?? this.facts.delete(taskId),
+        () => this.facts.delete(taskId),
+      );
       this.facts.set(taskId, facts);
       if (this.facts.size > FACTS_KEPT) this.facts.delete(this.facts.keys().next().value!);
     }

@@ -38,22 +38,23 @@ const MAX_PENDING = 10_000;
 export class TaskEventStreams {
   private readonly open = new Map<string, number>();
   private readonly streams = new Set<SseStream>();
+  private closing = false;
 
   constructor(private readonly deps: TaskEventStreamsDeps) {}
 
   /** GET /v1/tasks/:id/events. */
   async followTask(request: FastifyRequest, reply: FastifyReply, id: string, lastEventId: string | undefined): Promise<void> {
-    const { store, feeds, redis } = this.deps;
+    const { store, feeds, redis, mapper } = this.deps;
     const principal = request.principal!;
     const view = await withRedis(redis, () => store.read(id));
     if (!view || !canSeeTenant(principal, view.tenant)) throw taskNotFound(id);
     if (lastEventId !== undefined && !isStreamId(lastEventId)) throw badLastEventId('a task stream event id is <ms>-<seq>');
     const release = this.admit(principal);
     const role = view.role;
-    const sequence = new Sequencer();
+    let stream: SseStream | undefined;
+    const sequence = new Sequencer(() => stream?.end('unavailable'));
     let sentUpTo = '0-0';
     let lastState: string | undefined;
-    let stream: SseStream | undefined;
     const deliver = (event: TaskEvent | undefined, streamId: string) => {
       if (!stream || stream.isClosed || !event || compareStreamIds(streamId, sentUpTo) <= 0) return;
       sentUpTo = streamId;
@@ -65,39 +66,62 @@ export class TaskEventStreams {
       stream.send(event.type, event.body, streamId);
       if (event.type === 'state' && isTerminal(event.body.state)) stream.end();
     };
+    const step = (raw: RawTaskEvent) => () => mapper.map(raw).then((event) => deliver(event, raw.id));
+    // Live events wait behind the gate until the stream is set up (and, resuming, its replay is read).
+    const open = sequence.gate();
     const onRaw = (raw: RawTaskEvent) => {
-      if (raw.jobId !== id) return;
-      if (!sequence.push(() => this.deps.mapper.map(raw).then((event) => deliver(event, raw.id)))) stream?.end('slow-client');
+      if (raw.jobId === id && !sequence.push(step(raw))) stream?.end('slow-client');
     };
     let unlisten: (() => void) | undefined;
     try {
-      unlisten = await feeds.listen(role, onRaw);
-      const start = await withRedis(redis, async () => {
-        if (lastEventId === undefined || (await this.lost(role, lastEventId))) return { snapshot: await store.read(id), after: await feeds.latestId(role) };
-        return { snapshot: undefined, after: lastEventId };
-      });
+      unlisten = await withRedis(redis, () => feeds.listen(role, onRaw));
+      const resumeFrom = lastEventId !== undefined && !(await withRedis(redis, () => this.lost(role, lastEventId))) ? lastEventId : undefined;
+      let snapshot: TaskView | undefined;
+      let missed: RawTaskEvent[] | undefined;
+      let after: string;
+      if (resumeFrom === undefined) {
+        // The stream's place first, then the state: a change in between is in both, and shown once.
+        after = await withRedis(redis, () => feeds.latestId(role));
+        snapshot = await withRedis(redis, () => store.read(id));
+        if (!snapshot) throw taskNotFound(id);
+      } else {
+        after = resumeFrom;
+        if (isTerminal(view.state)) {
+          // A finished task's client reconnecting (EventSource does) gets what it missed, or 204: nothing more will come.
+          const found: RawTaskEvent[] = [];
+          await withRedis(redis, () => feeds.replay(role, { after: resumeFrom }, (raw) => void (raw.jobId === id && found.push(raw))));
+          if (found.length === 0) {
+            unlisten();
+            release();
+            open(() => undefined);
+            void reply.code(204).send();
+            return;
+          }
+          missed = found;
+        }
+      }
       stream = this.track(new SseStream(request, reply, this.deps.limits), () => {
         unlisten?.();
         release();
       });
-      if (start.snapshot) {
-        sentUpTo = start.after;
-        lastState = start.snapshot.state;
-        stream.send('state', snapshotOf(start.snapshot), start.after);
-        if (isTerminal(start.snapshot.state)) return stream.end();
+      if (snapshot) {
+        sentUpTo = after;
+        lastState = snapshot.state;
+        stream.send('state', snapshotOf(snapshot), after);
+        if (isTerminal(snapshot.state)) stream.end();
+        open(() => undefined);
+      } else if (missed) {
+        const events = missed;
+        open(() => events.forEach((raw) => sequence.pushNow(step(raw))));
       } else {
-        // Resume: what happened after the client's last event, then live (the same sequence keeps the order).
-        const after = start.after;
-        sequence.push(async () => {
-          await feeds.replay(role, { after }, (raw) => {
-            if (raw.jobId === id) sequence.pushNow(() => this.deps.mapper.map(raw).then((event) => deliver(event, raw.id)));
-          });
-        });
+        // Resume: what happened after the client's last event, then live.
+        open(() => feeds.replay(role, { after }, (raw) => void (raw.jobId === id && sequence.pushNow(step(raw)))).then(() => undefined));
       }
     } catch (err) {
+      open(() => undefined);
       unlisten?.();
       if (!stream) release();
-      if (stream) stream.end();
+      if (stream) stream.end('unavailable');
       else throw err;
     }
   }
@@ -113,11 +137,11 @@ export class TaskEventStreams {
     const tenant = principal.tenant ?? query.tenant;
     const roles = query.role === undefined ? registry.names() : [query.role];
     const release = this.admit(principal);
-    const sequence = new Sequencer();
+    let stream: SseStream | undefined;
+    const sequence = new Sequencer(() => stream?.end('unavailable'));
     // Per role: every event up to here was sent (or was not this stream's).
     const upTo = new Map<string, string>();
     const floorMs = () => Math.min(...[...upTo.values()].map(streamIdMs));
-    let stream: SseStream | undefined;
     const matches = (facts: TaskFacts | undefined) =>
       !foreignTenant &&
       !!facts &&
@@ -132,16 +156,22 @@ export class TaskEventStreams {
       const body = { ...event.body, ...(facts?.correlationId ? { correlationId: facts.correlationId } : {}), ...(facts?.workflowId ? { workflowId: facts.workflowId } : {}) };
       stream.send(event.type, body, `${raw.role}/${raw.id}/${floorMs()}`);
     };
+    const open = sequence.gate();
     const onRaw = (raw: RawTaskEvent) => {
       if (!sequence.push(() => handle(raw))) stream?.end('slow-client');
     };
     const unlistens: (() => void)[] = [];
     try {
-      for (const role of roles) unlistens.push(await feeds.listen(role, onRaw));
+      for (const role of roles) unlistens.push(await withRedis(redis, () => feeds.listen(role, onRaw)));
+      // A role with no recent events is sent up to now: what comes later has a later id.
+      const nowId = `${await withRedis(redis, () => redisTimeMs(redis))}-0`;
       const starts = await withRedis(redis, () =>
         Promise.all(
           roles.map(async (role) => {
-            if (!resume) return { kind: 'live' as const, role, latest: await feeds.latestId(role) };
+            if (!resume) {
+              const latest = await feeds.latestId(role);
+              return { kind: 'live' as const, role, at: compareStreamIds(latest, nowId) > 0 ? latest : nowId };
+            }
             const from: { after: string } | { from: string } = role === resume.role ? { after: resume.id } : { from: `${resume.floorMs}-0` };
             return { kind: 'resume' as const, role, from };
           }),
@@ -152,25 +182,26 @@ export class TaskEventStreams {
         release();
       });
       for (const start of starts) {
-        if (start.kind === 'live') {
-          upTo.set(start.role, start.latest);
-          continue;
-        }
         // Resuming: until its replay is sent, a role counts as sent up to where it resumes.
-        upTo.set(start.role, 'after' in start.from ? start.from.after : `${Math.max(0, resume!.floorMs - 1)}-0`);
-        const { role, from } = start;
-        sequence.push(() => feeds.replay(role, from, (raw) => sequence.pushNow(() => handle(raw))).then(() => undefined));
+        upTo.set(start.role, start.kind === 'live' ? start.at : 'after' in start.from ? start.from.after : `${Math.max(0, resume!.floorMs - 1)}-0`);
       }
+      open(async () => {
+        for (const start of starts) {
+          if (start.kind === 'resume') await feeds.replay(start.role, start.from, (raw) => sequence.pushNow(() => handle(raw)));
+        }
+      });
     } catch (err) {
+      open(() => undefined);
       unlistens.forEach((unlisten) => unlisten());
       if (!stream) release();
-      if (stream) stream.end();
+      if (stream) stream.end('unavailable');
       else throw err;
     }
   }
 
   /** Ends every open stream (the API is shutting down): each client gets `event: end` (`shutdown`). */
   closeAll(): void {
+    this.closing = true;
     for (const stream of [...this.streams]) stream.end('shutdown');
   }
 
@@ -181,6 +212,8 @@ export class TaskEventStreams {
   }
 
   private track(stream: SseStream, closer: () => void): SseStream {
+    // A stream set up as the API started closing ends at once.
+    if (this.closing) queueMicrotask(() => stream.end('shutdown'));
     this.streams.add(stream);
     stream.onClose(() => {
       this.streams.delete(stream);
@@ -213,12 +246,15 @@ export class TaskEventStreams {
  * Runs a stream's work one step at a time, in order (an event read from the store must not be
  * overtaken by the next); refuses more than MAX_PENDING waiting steps. A step may add steps of
  * its own (pushNow: a replay's events), which run right after it, before anything pushed
- * meanwhile (the live events that came during the replay).
+ * meanwhile (the live events that came during the replay). A step that fails (Redis away) calls
+ * `onError`: the stream ends, and its client resumes from its last event rather than miss one.
  */
 class Sequencer {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
   private nested: (() => Promise<void>)[] | undefined;
+
+  constructor(private readonly onError: () => void) {}
 
   push(step: () => Promise<void>): boolean {
     if (this.pending >= MAX_PENDING) return false;
@@ -229,11 +265,11 @@ class Sequencer {
       try {
         await step();
       } catch {
-        // A step that fails (Redis away for a moment) loses its event, not the stream.
+        this.onError();
       } finally {
         this.nested = undefined;
       }
-      for (const next of nested) await next().catch(() => undefined);
+      for (const next of nested) await next().catch(() => this.onError());
       this.pending -= 1;
     });
     return true;
@@ -244,6 +280,26 @@ class Sequencer {
     if (!this.nested) throw new Error('Sequencer.pushNow outside a step');
     this.nested.push(step);
   }
+
+  /**
+   * Holds every step pushed after this one until the returned function is called; what it is
+   * called with runs first, as a step (so it may pushNow).
+   */
+  gate(): (first: () => Promise<void> | void) => void {
+    let open!: (first: () => Promise<void> | void) => void;
+    const opened = new Promise<() => Promise<void> | void>((resolve) => (open = resolve));
+    this.push(async () => {
+      const first = await opened;
+      await first();
+    });
+    return (first) => open(first);
+  }
+}
+
+/** Redis' clock, ms (stream ids are made from it). */
+async function redisTimeMs(redis: RedisClient): Promise<number> {
+  const [seconds, micros] = (await redis.time()) as [string | number, string | number];
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
 function snapshotOf(view: TaskView) {
