@@ -56,6 +56,13 @@ describe('live events: GET /v1/tasks/:id/events and GET /v1/events (Server-Sent 
     const again = await follow(`/v1/tasks/${id}/events`);
     await again.waitForEnd();
     expect(again.states).toEqual(['completed']);
+    // EventSource reconnects after a stream ends: with nothing missed, 204 tells it to stop.
+    const reconnect = await api.request('GET', `/v1/tasks/${id}/events`, { auth: false, headers: { ...bearer(ops), 'last-event-id': again.lastId! } });
+    expect(reconnect.status).toBe(204);
+    // One that missed the end gets it.
+    const late = await follow(`/v1/tasks/${id}/events`, ops, { 'last-event-id': stream.events.at(-2)!.id! });
+    await late.waitForEnd();
+    expect(late.states).toEqual(['completed']);
   });
 
   it('resumes after Last-Event-ID with what happened meanwhile, none twice', async () => {

@@ -202,6 +202,21 @@ describe('the task index', () => {
     ]);
   });
 
+  it('sweeps in passes that go on where the last stopped, so long-lived old tasks hold up nothing', async () => {
+    // Six old tasks that stay, then four whose jobs retention removed; each pass examines two.
+    const staying = await add(Array.from({ length: 6 }, (_, at) => message('alpha', T0 - 100_000 + at, { labels: { run: 'passes' } })));
+    const leaving = await add(Array.from({ length: 4 }, (_, at) => message('alpha', T0 - 90_000 + at, { labels: { run: 'passes' } })));
+    for (const id of leaving) await queues.get('alpha').remove(id);
+    const label = keys.taskIndex('alpha', { kind: 'label', name: 'run', value: 'passes' });
+    let passes = 0;
+    while ((await redis.zcard(label)) > staying.length && passes < 100) {
+      await store.index.sweep('alpha', 2);
+      passes += 1;
+    }
+    expect((await redis.zrange(label, 0, -1)).sort()).toEqual([...staying].sort());
+    expect(passes).toBeGreaterThan(3);
+  });
+
   it('stops a page after its budget at the end of a millisecond: its cursor names a time, not a task it did not answer', async () => {
     // 6000 queued tasks (three per millisecond), more than one page examines (SEARCH_BUDGET).
     const roomy = new TaskStore(redis, keys, queues, { windowMsOf: () => WINDOW_MS, maxEntries: 100_000 });

@@ -60,4 +60,14 @@ describe('TenantSlots: a fair role’s limits per tenant, shared by every replic
     for (const id of ['t1', 't2', 't3']) expect((await slots.take(id, 'x', 'acme')).granted).toBe(true);
     expect(await redis.exists(keys.fairLeases('free', 'acme'), keys.fairRate('free', 'acme'))).toBe(0);
   });
+
+  it('counts a task\'s deferrals on its job, apart from its snoozes', async () => {
+    const slots = new TenantSlots(redis, keys, 'limited', { tenantConcurrency: 1 }, 60_000);
+    const id = 'limited_00000000-0000-4000-8000-000000000001';
+    await redis.hset(keys.job(id), 'name', 'limited');
+    expect(await slots.deferralsOf(id)).toBe(0);
+    await slots.recordDeferral(id);
+    await slots.recordDeferral(id);
+    expect(await slots.deferralsOf(id)).toBe(2);
+  });
 });

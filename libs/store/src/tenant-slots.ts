@@ -17,6 +17,9 @@ const GRANTED_WITHOUT_LEASE: TenantSlot = Object.freeze({ granted: true, release
  * mid-task does not keep its tenant's slot taken; the rate is a counter per window. One script
  * call to take a slot, one ZREM to give it back; nothing for a role without limits.
  */
+/** The job hash field a task's deferrals are counted in. */
+const DEFERRALS_FIELD = 'taskyardDeferrals';
+
 export class TenantSlots {
   constructor(
     private readonly redis: RedisClient,
@@ -30,6 +33,19 @@ export class TenantSlots {
   /** True when the role limits its tenants at all (else take() always grants, without Redis). */
   get limited(): boolean {
     return this.limits.tenantConcurrency !== undefined || this.limits.tenantRate !== undefined;
+  }
+
+  /**
+   * Counts a deferral of task `taskId` on its job (a field of BullMQ's job hash, gone with the
+   * job): a deferral spends no attempt and is no snooze of its handler's (see deferralsOf).
+   */
+  async recordDeferral(taskId: string): Promise<void> {
+    await this.redis.hincrby(this.keys.job(taskId), DEFERRALS_FIELD, 1);
+  }
+
+  /** How often task `taskId` was deferred so far. */
+  async deferralsOf(taskId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.job(taskId), DEFERRALS_FIELD)) ?? 0);
   }
 
   /** Takes a slot for attempt `token` of task `taskId` of `tenant` (undefined: the tasks without a tenant). */

@@ -60,4 +60,11 @@ describe('step 6: what a handler returned', () => {
     expect(error).toBeInstanceOf(PermanentTaskError);
     expect(error).toMatchObject({ code: 'SNOOZE_LIMIT' });
   });
+
+  it('does not count the deliveries a fair role deferred for its tenant as snoozes', async () => {
+    const { attempt } = await activeAttempt();
+    Object.assign(attempt.job, { attemptsStarted: MAX_SNOOZES + 1, attemptsMade: 0 });
+    const error = await handleOutcome(attempt, snooze(10), failures, noFanOut, async () => 5).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(SnoozedError);
+  });
 });

@@ -32,12 +32,16 @@ export async function handleOutcome(
   result: unknown,
   failures: Pick<FailureRecorder, 'snoozed'>,
   fanOut: (attempt: Attempt, outcome: Outcome & { kind: 'fan-out' }) => Promise<never>,
+  /** A fair role's: how often the task was deferred for its tenant (those deliveries are no snoozes). */
+  deferralsOf?: (taskId: string) => Promise<number>,
 ): Promise<unknown> {
   const outcome = outcomeOf(result);
   if (!outcome) return result;
   if (outcome.kind === 'cancel') throw new CancelledError(`cancelled by its handler: ${outcome.reason}`);
   const { job, token } = attempt;
-  const unspent = job.attemptsStarted - job.attemptsMade - 1;
+  let unspent = job.attemptsStarted - job.attemptsMade - 1;
+  // Read only near the limit: most tasks never come close.
+  if (unspent >= MAX_SNOOZES && deferralsOf) unspent -= await deferralsOf(attempt.taskId);
   if (unspent >= MAX_SNOOZES) {
     throw new PermanentTaskError(`the task snoozed or waited for children ${unspent} times, the most one task may (${MAX_SNOOZES})`, 'SNOOZE_LIMIT');
   }

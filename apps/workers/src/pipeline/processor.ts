@@ -83,7 +83,7 @@ export function createProcessor(role: AnyRole, deps: ProcessorDeps): (job: Job, 
       if (tenantSlots) releaseSlot = await takeTenantSlot(attempt, message, tenantSlots, series);
       const ctx = createTaskContext(context, role, attempt);
       const result = await circuit(() => runUnderTimeout(role.timeoutMs, attempt.abortHandle, () => handler(message, ctx)));
-      const output = checkOutput(role, await handleOutcome(attempt, result, failures, fanOut));
+      const output = checkOutput(role, await handleOutcome(attempt, result, failures, fanOut, tenantSlots && ((taskId) => tenantSlots.deferralsOf(taskId))));
       recordSuccess(attempt, role, output, ledger, series, debug);
       return output;
     } catch (err) {

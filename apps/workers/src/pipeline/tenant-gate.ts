@@ -34,6 +34,8 @@ export async function takeTenantSlot(attempt: Attempt, message: TaskMessage, slo
   const { job, token } = attempt;
   const delayMs = deferralMs(slot, job.attemptsStarted - job.attemptsMade - 1);
   series.deferred.inc();
+  // Counted apart, so a task that waited for its tenant long may still snooze (MAX_SNOOZES).
+  await slots.recordDeferral(attempt.taskId);
   if (attempt.log.isLevelEnabled('debug')) attempt.log.debug({ delayMs, limit: slot.reason, tenant: message.metadata.tenant }, 'tenant at its limit: task deferred');
   await job.moveToDelayed(Date.now() + delayMs, token);
   throw new SnoozedError(delayMs, `its tenant is at its ${slot.reason} limit`);
