@@ -1,13 +1,13 @@
 import type { Logger } from '@taskyard/observability';
-import type { RedisClient, TaskIndex } from '@taskyard/store';
-
-/** How often a worker process sweeps the search indexes of its roles. */
-export const INDEX_SWEEP_MS = 5000;
+import { INDEX_SWEEP_MS, type RedisClient, type TaskIndex } from '@taskyard/store';
+/** Passes one sweep of a role may make in a row (each examines SWEEP_EXAMINE entries). */
+const MAX_PASSES = 50;
 
 /**
  * Keeps the search indexes (GET /v1/tasks) of a worker process's roles as small as the tasks
  * they index: every few seconds (with jitter, so replicas spread), each role's index loses the
- * tasks whose jobs BullMQ's retention removed (TaskIndex.sweep). One pass at a time; none while
+ * tasks whose jobs BullMQ's retention removed (TaskIndex.sweep), pass after pass while there
+ * are such. One pass at a time; none while
  * Redis is away. Sweeping is idempotent, so replicas sweeping the same role only repeat work.
  */
 export class IndexSweeper {
@@ -34,10 +34,20 @@ export class IndexSweeper {
     await this.running;
   }
 
-  /** One pass over every role (also what the timer runs). */
+  /**
+   * Sweeps every role (what the timer runs): a role whose pass took something out is swept
+   * again at once, up to MAX_PASSES passes, so the sweep keeps up with a busy role's retention
+   * (each pass is one short script call).
+   */
   async sweepOnce(): Promise<number> {
     let removed = 0;
-    for (const role of this.roles) removed += await this.index.sweep(role);
+    for (const role of this.roles) {
+      for (let pass = 0; pass < MAX_PASSES && !this.stopped; pass++) {
+        const taken = await this.index.sweep(role);
+        removed += taken;
+        if (taken === 0) break;
+      }
+    }
     return removed;
   }
 

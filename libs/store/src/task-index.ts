@@ -44,7 +44,11 @@ const MIN_ROLE_BUDGET = 500;
  * How young an entry the sweep leaves alone even when its job is not there (yet): a submitted
  * task is indexed a moment before its job is added.
  */
-export const FRESH_ENTRY_MS = 60_000;
+export const FRESH_ENTRY_MS = 5000;
+/** How often each worker process sweeps its roles' indexes (IndexSweeper, with ±25 % jitter). */
+export const INDEX_SWEEP_MS = 5000;
+/** How long after its last task a role's index holds none that retention removed: the fresh window and a sweep. */
+export const INDEX_SETTLE_MS = FRESH_ENTRY_MS + Math.ceil(INDEX_SWEEP_MS * 1.25);
 /** Entries one sweep examines (from the oldest). */
 export const SWEEP_EXAMINE = 1000;
 /** Entries one script call examines at most: a call holds Redis, so it stays short. */
@@ -81,7 +85,7 @@ export class TaskIndex {
   /**
    * Sends the indexing of `job` on `client` ahead of its add (the one-task submit path). Its
    * entries exist a moment before its job; if the add then fails or is deduplicated, they are
-   * dangling until a search or the sweep (both of which leave entries younger than a minute alone)
+   * dangling until the sweep (which leaves entries younger than FRESH_ENTRY_MS alone)
    * drops them.
    */
   indexAhead(client: RedisClient, job: QueuedJob): Promise<unknown> {

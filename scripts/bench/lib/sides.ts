@@ -130,7 +130,9 @@ export class TaskyardSide implements Side {
     const role = { ...echoRole, timeoutMs: windowMs ?? echoRole.timeoutMs };
     const worker = { lockDurationMs: windowMs ?? 30_000, stalledIntervalMs: windowMs ?? 30_000 };
     // The deployment's record lifetimes cap the ledger's TTL (maxRecordTtlMs): the bench's own, and the defaults.
-    return ledgerTimings(role, echoRole.attempts, { worker, retention, deadLetterTtlMs: 7 * 86_400_000, idempotencyTtlMs: 86_400_000 }).ttlMs;
+    const ledgerTtlMs = ledgerTimings(role, echoRole.attempts, { worker, retention, deadLetterTtlMs: 7 * 86_400_000, idempotencyTtlMs: 86_400_000 }).ttlMs;
+    // And the search index's sweep its moment to take out the last tasks retention removed.
+    return Math.max(ledgerTtlMs, this.lib.indexSettleMs);
   }
 
   async startApi({ retention, profileDir, extraEnv = {} }: StartOptions = {}): Promise<ApiHandle> {

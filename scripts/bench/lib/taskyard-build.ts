@@ -20,6 +20,8 @@ export interface BuildLib {
     | undefined;
   /** The BullMQ prefix of a role's queue in a deployment with QUEUE_PREFIX `prefix` (its name is the role's). */
   queuePrefix(prefix: string, role: string): string;
+  /** How long after its last task the search index's sweep has taken them all out (0: a build without one). */
+  indexSettleMs: number;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- a build of any checkout, typed by what the bench calls */
@@ -40,6 +42,7 @@ export function loadBuild(root: string): BuildLib {
       echoRole: lib.echoRole,
       ledgerTimings: lib.ledgerTimings,
       queuePrefix: (prefix) => prefix,
+      indexSettleMs: 0,
     };
   }
   const crypto = load(resolve(root, 'libs/crypto/dist/index.js')) as any;
@@ -52,5 +55,6 @@ export function loadBuild(root: string): BuildLib {
     echoRole: roles.echoRole,
     ledgerTimings: store.ledgerTimings,
     queuePrefix: (prefix, role) => new store.TaskyardKeys(prefix).queuePrefix(role),
+    indexSettleMs: typeof store.INDEX_SETTLE_MS === 'number' ? store.INDEX_SETTLE_MS : 0,
   };
 }
