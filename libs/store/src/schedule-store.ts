@@ -66,6 +66,13 @@ export class ScheduleStore {
     const resumeAt = previous.every && record.every ? pending - Number(previous.every) + record.every : pending;
     const startAt = Math.max(resumeAt, record.startAt ? Date.parse(record.startAt) : 0);
     await this.upsertScheduler(internalId, record, startAt);
+    // The pending run may have come due and been taken while this changed the timing (BullMQ's
+    // upsert removes it only while it waits): then it was the last old run, and the new every
+    // starts one new every after it.
+    if (previous.every && record.every && startAt === resumeAt) {
+      const taken = await this.queue.getJobState(`repeat:${internalId}:${pending}`);
+      if (taken === 'active' || taken === 'completed' || taken === 'failed') await this.upsertScheduler(internalId, record, pending + record.every);
+    }
   }
 
   /** How many schedules a tenant (none: the operators') has. */
