@@ -194,6 +194,7 @@ export {
   type TaskSummary,
 } from './task-search';
 export { decodeDeadLetterCursor, encodeDeadLetterCursor, type DeadLetterPosition } from './dead-letter-cursor';
+export { decodeListCursor, encodeListCursor, type ListPlace } from './list-cursor';
 export {
   CIRCUIT_GAUGE_VALUE,
   circuitStateAt,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CorrelationIdSchema, RoleNameSchema, TaskIdSchema, TenantSchema } from './identifiers';
+import { decodeListCursor, encodeListCursor } from './list-cursor';
 import { TaskStateSchema } from './task-state';
 
 export const DEFAULT_TASK_SEARCH_PAGE = 20;
@@ -76,8 +77,8 @@ export type TaskPage = z.infer<typeof TaskPageSchema>;
 /**
  * A place in the newest-first order of tasks: everything created before `ms`, or at `ms` with
  * an id before `after` (ids compare as strings; "" is before every id, so (ms, "") is the end
- * of millisecond ms). Opaque to clients (base64url JSON). Tasks keep their place while they
- * change state, so paging is stable under churn.
+ * of millisecond ms). Its cursor is a list cursor (list-cursor.ts). Tasks keep their place while
+ * they change state, so paging is stable under churn.
  */
 export interface TaskPosition {
   ms: number;
@@ -85,22 +86,13 @@ export interface TaskPosition {
 }
 
 export function encodeTaskCursor(position: TaskPosition): string {
-  return Buffer.from(JSON.stringify([position.ms, position.after])).toString('base64url');
+  return encodeListCursor({ ms: position.ms, id: position.after });
 }
 
-/** The position in a cursor, or undefined when it is not one this API made. */
+/** The position in a cursor, or undefined when it is not one this API made ("" ends a millisecond). */
 export function decodeTaskCursor(cursor: string): TaskPosition | undefined {
-  if (!/^[\w-]+$/.test(cursor)) return undefined;
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;
-    const [ms, after] = decoded as [unknown, unknown];
-    if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 0) return undefined;
-    if (typeof after !== 'string' || after.length > 128) return undefined;
-    return { ms, after };
-  } catch {
-    return undefined;
-  }
+  const place = decodeListCursor(cursor, { emptyId: true });
+  return place && { ms: place.ms, after: place.id };
 }
 
 /** Whether position `a` comes before `b` in the newest-first order (it is newer). */

@@ -1,6 +1,8 @@
 import {
   BroadcastAckSchema,
   BroadcastRecordSchema,
+  decodeListCursor,
+  encodeListCursor,
   LogLevelSchema,
   type BroadcastAck,
   type BroadcastRecord,
@@ -146,24 +148,15 @@ export class BroadcastStore {
   }
 }
 
-/** A list cursor: the position, opaque to clients (base64url JSON). */
+/** A list cursor (the one format of list-cursor.ts) of a broadcast's position. */
 export function encodeBroadcastCursor(position: BroadcastPosition): string {
-  return Buffer.from(JSON.stringify([position.createdAtMs, position.id])).toString('base64url');
+  return encodeListCursor({ ms: position.createdAtMs, id: position.id });
 }
 
 /** The position in a cursor, or undefined when it is not one this API made. */
 export function decodeBroadcastCursor(cursor: string): BroadcastPosition | undefined {
-  if (!/^[\w-]+$/.test(cursor)) return undefined;
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;
-    const [createdAtMs, id] = decoded as [unknown, unknown];
-    if (typeof createdAtMs !== 'number' || !Number.isSafeInteger(createdAtMs) || createdAtMs < 0) return undefined;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 128) return undefined;
-    return { createdAtMs, id };
-  } catch {
-    return undefined;
-  }
+  const place = decodeListCursor(cursor);
+  return place && { createdAtMs: place.ms, id: place.id };
 }
 
 function toPositions(withScores: readonly string[]): BroadcastPosition[] {
