@@ -26,6 +26,7 @@ export { TenantSlots, type TenantSlot } from './tenant-slots';
 export { NOT_STARTED_STATES, toTaskCounts, toTaskState } from './bullmq-states';
 export { jobOptionsFor, TASKYARD_BACKOFF, taskyardBackoffDelay, type JobBackoff } from './job-options';
 export { TaskStore } from './task-store';
+export { fieldsOfFlat } from './flat-fields';
 export { INDEX_SETTLE_MS, INDEX_SWEEP_MS, SEARCH_BUDGET, TaskIndex, type TaskIndexLimits, type TaskSearch, type TaskSearchPage } from './task-index';
 export { toTaskSummary, type SearchRow } from './task-summary';
 export { toTaskView } from './task-view';

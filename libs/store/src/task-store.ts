@@ -1,6 +1,7 @@
 import { Job } from 'bullmq';
 import { deadLetterPath, parseMessageRecord, roleOfTaskId, type ChildFailurePolicy, type TaskView } from '@taskyard/contracts';
 import { applyCancellation } from './cancelled-view';
+import { fieldsOfFlat } from './flat-fields';
 import { FairTurns } from './fair-turns';
 import { MessageRecords } from './message-records';
 import type { RedisClient } from './redis-client';
@@ -89,7 +90,7 @@ export class TaskStore {
       const view = applyCancellation(id, undefined, record);
       return view && { view, jobState: 'gone', hasParent: false };
     }
-    const job = Job.fromJSON(this.queues.get(role), toRecord(flat) as never, id);
+    const job = Job.fromJSON(this.queues.get(role), fieldsOfFlat(flat) as never, id);
     const view = applyCancellation(id, toTaskView(job, state, logs), record);
     if (!view) return undefined;
     // Only a failed task can have a dead letter (a replayed one keeps none).
@@ -113,9 +114,3 @@ function flatten(nodes: readonly QueuedNode[]): QueuedJob[] {
   return nodes.flatMap((node) => [node, ...flatten(node.children)]);
 }
 
-/** HGETALL's flat reply as an object. */
-function toRecord(flat: readonly string[]): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (let at = 0; at + 1 < flat.length; at += 2) record[flat[at]!] = flat[at + 1]!;
-  return record;
-}

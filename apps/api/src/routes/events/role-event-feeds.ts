@@ -1,6 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import type { Logger } from '@taskyard/observability';
-import type { RedisClient, RoleQueues } from '@taskyard/store';
+import { fieldsOfFlat, type RedisClient, type RoleQueues } from '@taskyard/store';
 import { compareStreamIds } from './stream-ids';
 
 /** One entry of a role's BullMQ events stream: its id, the event's name, the job it is about, its fields. */
@@ -95,7 +95,7 @@ export class RoleEventFeeds {
     for (;;) {
       const entries = await this.deps.redis.xrange(this.streamKey(role), cursor, '+', 'COUNT', REPLAY_PAGE);
       for (const [id, flat] of entries) {
-        const fields = fieldsOf(flat);
+        const fields = fieldsOfFlat(flat);
         if (typeof fields['event'] === 'string' && typeof fields['jobId'] === 'string') {
           each({ id, role, name: fields['event'], jobId: fields['jobId'], fields: parsed(fields['event'], fields) });
         }
@@ -153,12 +153,6 @@ export class RoleEventFeeds {
   private streamKey(role: string): string {
     return this.deps.queues.get(role).keys.events!;
   }
-}
-
-function fieldsOf(flat: string[]): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (let at = 0; at + 1 < flat.length; at += 2) fields[flat[at]!] = flat[at + 1]!;
-  return fields;
 }
 
 /** The fields of an entry read by XRANGE, parsed as QueueEvents parses them. */
