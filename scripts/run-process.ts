@@ -23,7 +23,12 @@ if (kind !== 'api' && kind !== 'worker') {
 buildApps();
 // The terminal may be gone (SIGHUP): writing to it must not kill the launcher while the app drains.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-const child = spawn(process.execPath, [kind === 'api' ? API_MAIN : WORKER_MAIN], { cwd: ROOT, stdio: 'inherit', detached: true });
+// The app gets no terminal of its own: a Node process whose stdio was a terminal that has since
+// closed fails an assertion as it exits (restoring the terminal's mode) and spins instead of
+// exiting. Its output goes through this launcher, which keeps reading it whatever the terminal.
+const child = spawn(process.execPath, [kind === 'api' ? API_MAIN : WORKER_MAIN], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+child.stdout!.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
 let lastForwardedAt = -Infinity;
 const forward = (signal: NodeJS.Signals) => {
   const now = Date.now();
